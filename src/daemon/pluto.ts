@@ -1,0 +1,255 @@
+/**
+ * `swan pluto`: wires the engine to the real adapters (UDP sockets, kernel,
+ * clock, entropy), the control socket, the log, signals and the lock file.
+ */
+import { spawn } from "node:child_process";
+import type { PlutoOptions } from "../../cli/pluto_args.ts";
+import { SWAN_VERSION } from "../../cli/version.ts";
+import { denoSecretsFs, loadSecrets, type SecretEntry } from "../config/secrets.ts";
+import { systemEntropy } from "../crypto/random.ts";
+import { Engine } from "../ike/engine.ts";
+import { systemClock } from "../ike/clock.ts";
+import type { Kernel } from "../kernel/kernel.ts";
+import { NoKernel } from "../kernel/none.ts";
+import { localAddresses, UdpTransport } from "../net/udp_transport.ts";
+import { ControlServer } from "./control_server.ts";
+import { DEBUG_FLAGS, fileSink, Logger, type LogSink, stderrSink, syslogSink } from "./log.ts";
+import { acquireLock, EXIT_LOCK, releaseLock } from "./pid_lock.ts";
+import { buildStatus } from "./status.ts";
+import { type DaemonControl, handleWhack } from "./whack_handler.ts";
+
+/** Exit statuses (Libreswan's numbering). */
+const EXIT_OK = 0, EXIT_FAIL = 1, EXIT_SOCKET = 2, EXIT_KERNEL = 5;
+
+function fail(text: string, code: number): number {
+  console.error(`pluto: ${text}`);
+  return code;
+}
+
+function chooseKernel(options: PlutoOptions): Kernel | string {
+  switch (options.protostack) {
+    case "none":
+      return new NoKernel(systemEntropy);
+    default:
+      return `--protostack ${options.protostack} is not available yet in swan; ` +
+        `use --protostack none to negotiate IKE and Child SAs without installing them in a kernel`;
+  }
+}
+
+export async function runPluto(options: PlutoOptions): Promise<number> {
+  if (Deno.uid?.() !== 0) {
+    console.error(
+      "pluto: warning: not running as root; binding port 500 and the kernel interface will likely fail",
+    );
+  }
+  const kernel = chooseKernel(options);
+  if (typeof kernel === "string") return fail(kernel, EXIT_KERNEL);
+  if (!options.nofork) return await daemonize(options);
+
+  try {
+    Deno.mkdirSync(options.rundir, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    return fail(
+      `cannot create run directory "${options.rundir}": ${(e as Error).message}`,
+      EXIT_FAIL,
+    );
+  }
+  const pidFile = `${options.rundir}/pluto.pid`;
+  const lock = acquireLock(pidFile, Deno.pid);
+  if (!lock.ok) return fail(lock.message, EXIT_LOCK);
+
+  const sink: LogSink = options.stderrlog
+    ? stderrSink()
+    : options.logfile
+    ? fileSink(options.logfile, options.logAppend)
+    : syslogSink();
+  const logger = new Logger({
+    sink,
+    time: options.logTime,
+    debug: new Set(options.debug),
+    logIp: options.logIp,
+  });
+  logger.log("", `Starting Pluto (swan Version ${SWAN_VERSION}) pid:${Deno.pid}`);
+  if (lock.stale !== undefined) {
+    logger.log("", `removed stale lock file "${pidFile}" of dead pid ${lock.stale}`);
+  }
+  logger.log("", `core dump dir: ${options.dumpdir}`);
+  logger.log("", `secrets file: ${options.secretsfile}`);
+  logger.log("", `using kernel interface: ${kernel.name}`);
+
+  let secrets: SecretEntry[] = [];
+  let secretsLoaded = false;
+  const transportLog = (t: string, error?: boolean) =>
+    logger.log("", t, error ? "error" : "normal");
+  let armed: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    if (armed !== undefined) clearTimeout(armed);
+    armed = undefined;
+    const due = engine.nextDue();
+    if (due === undefined) return;
+    armed = setTimeout(() => {
+      armed = undefined;
+      engine.tick();
+      arm();
+    }, Math.max(0, Math.min(due - engine.now(), 2 ** 31 - 1)));
+  };
+  const transport = new UdpTransport(options.ikeport, options.natikeport, (data, from, to) => {
+    engine.receive(data, from, to);
+  }, transportLog);
+  const engine: Engine = new Engine({
+    transport,
+    kernel,
+    clock: systemClock,
+    entropy: systemEntropy,
+    log: logger,
+    secrets: () => secrets,
+    ikePort: options.ikeport,
+  });
+  engine.timers.onEarliest = () => arm();
+
+  const reread = (say: (t: string) => void) => {
+    if (secretsLoaded) {
+      logger.log("", "forgetting secrets");
+      say("forgetting secrets");
+    }
+    const loaded = loadSecrets(options.secretsfile, denoSecretsFs);
+    for (const l of loaded.log) {
+      logger.log("", l);
+      say(l);
+    }
+    for (const l of loaded.warnings) {
+      logger.log("", l, "warning");
+      say(`warning: ${l}`);
+    }
+    for (const l of loaded.errors) {
+      logger.log("", l, "error");
+      say(`ERROR: ${l}`);
+    }
+    secrets = loaded.entries;
+    secretsLoaded = true;
+  };
+  const listen = async (say: (t: string) => void) => {
+    logger.log("", "listening for IKE messages");
+    say("listening for IKE messages");
+    const detach = logger.attach((line) => {
+      if (
+        line.startsWith("adding interface") || line.startsWith("shutting down interface") ||
+        line.startsWith("ERROR: adding")
+      ) say(line);
+    });
+    await transport.update(localAddresses(options.listen, options.interfaces));
+    detach();
+    engine.setLocalAddresses(transport.addresses(), say);
+    reread(say);
+  };
+
+  let stopping: ((code: number) => void) | undefined;
+  const stopped = new Promise<number>((resolve) => stopping = resolve);
+  let shuttingDown = false;
+  const shutdown = (leaveState: boolean) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.log("", "Pluto is shutting down");
+    engine.shutdown(leaveState).finally(() => stopping!(EXIT_OK));
+  };
+
+  const control: DaemonControl = {
+    engine,
+    status: () => buildStatus(engine, options, transport.interfaces(), activeDebug(logger)),
+    listen,
+    unlisten: (say) => {
+      engine.stopListening();
+      transport.close();
+      logger.log("", "no longer listening for IKE messages");
+      say("no longer listening for IKE messages");
+    },
+    rereadSecrets: reread,
+    listPsks: () => [
+      `List of Pre-shared secrets (from "${options.secretsfile}")`,
+      ...secrets.filter((s) => s.kind === "PSK").map((s, i) =>
+        `${String(i + 1).padStart(5)}: PSK ${
+          s.indices.length ? s.indices.map((x) => x.text).join(" ") : "%any"
+        }`
+      ),
+    ],
+    setDebug: (set, clear) => logger.setDebug(set, clear),
+    shutdown,
+  };
+  const server = new ControlServer(
+    options.ctlsocket,
+    (req, session) => handleWhack(control, req, session),
+    (t) => logger.log("", t, "error"),
+  );
+  try {
+    server.start();
+  } catch (e) {
+    releaseLock(pidFile);
+    return fail(
+      `cannot listen on control socket "${options.ctlsocket}": ${(e as Error).message}`,
+      EXIT_SOCKET,
+    );
+  }
+  if (options.nofork) console.log("Pluto initialized");
+
+  const onTerm = () => shutdown(false);
+  const onHup = () => logger.log("", 'Pluto ignores SIGHUP -- perhaps you want "whack --listen"');
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onTerm);
+  Deno.addSignalListener("SIGHUP", onHup);
+
+  await listen(() => {});
+  logger.log("", "Pluto is up");
+
+  const code = await stopped;
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onTerm);
+  Deno.removeSignalListener("SIGHUP", onHup);
+  if (armed !== undefined) clearTimeout(armed);
+  server.stop();
+  transport.close();
+  releaseLock(pidFile);
+  logger.log("", "exiting pluto");
+  return code;
+}
+
+function activeDebug(logger: Logger): string[] {
+  return DEBUG_FLAGS.filter((f) => logger.isDebug(f));
+}
+
+/**
+ * Without --nofork pluto runs itself again in the background and returns
+ * once the control socket answers, so init scripts can go on.
+ */
+async function daemonize(options: PlutoOptions): Promise<number> {
+  const exe = Deno.execPath();
+  const compiled = !/(^|\/)deno$/.test(exe);
+  const args = compiled
+    ? ["pluto", ...Deno.args.slice(Deno.args.indexOf("pluto") + 1), "--nofork"]
+    : [
+      "run",
+      "-A",
+      new URL("../../cli/main.ts", import.meta.url).pathname,
+      "pluto",
+      ...plutoArgs(),
+      "--nofork",
+    ];
+  const child = spawn(exe, args, { detached: true, stdio: ["ignore", "ignore", "ignore"] });
+  child.unref();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      if (Deno.statSync(options.ctlsocket).isSocket) return EXIT_OK;
+    } catch { /* not yet */ }
+    if (child.exitCode !== null) {
+      return fail(`daemon exited with status ${child.exitCode} during startup`, EXIT_FAIL);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return fail(`daemon did not create "${options.ctlsocket}" within 15 seconds`, EXIT_FAIL);
+}
+
+/** Our own pluto arguments, as given after the subcommand. */
+function plutoArgs(): string[] {
+  const i = Deno.args.indexOf("pluto");
+  return i >= 0 ? Deno.args.slice(i + 1) : Deno.args;
+}
