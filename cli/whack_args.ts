@@ -236,6 +236,7 @@ const CONN_BOOLEANS: readonly (readonly [readonly string[], string])[] = [
   [["mobike"], "mobike"],
   [["allow-narrowing"], "narrowing"],
   [["initial-contact", "initialcontact"], "initial-contact"],
+  [["childless"], "childless"],
   [["cisco-unity", "cisco_unity"], "cisco-unity"],
   [["fake-strongswan"], "fake-strongswan"],
   [["nm-configured", "nm_configured"], "nm-configured"],

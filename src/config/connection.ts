@@ -87,6 +87,8 @@ export interface ConnectionConfig {
   natKeepalive: boolean;
   fragmentation: boolean;
   initialContact: boolean;
+  /** Initiate an IKE SA without a Child SA (RFC 6023); swan's keyword, whack `--childless`. */
+  childless: boolean;
   mobike: boolean;
   narrowing: boolean;
   compress: boolean;
@@ -163,6 +165,7 @@ const CONN_KEYWORDS = new Set([
   "nat-keepalive",
   "fragmentation",
   "initial-contact",
+  "childless",
   "mobike",
   "narrowing",
   "compress",
@@ -686,6 +689,7 @@ export function buildConnection(def: ConnectionDefinition): ValueResult<Connecti
     natKeepalive: f.get("nat-keepalive", parseBoolean, true),
     fragmentation: f.get("fragmentation", parseBoolean, true),
     initialContact: f.get("initial-contact", parseBoolean, false),
+    childless: f.get("childless", parseBoolean, false),
     mobike: f.get("mobike", parseBoolean, false),
     narrowing: f.get("narrowing", parseBoolean, false),
     compress: f.get("compress", parseBoolean, false),

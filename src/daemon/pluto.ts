@@ -104,6 +104,8 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
     log: logger,
     secrets: () => secrets,
     ikePort: options.ikeport,
+    natPort: options.natikeport,
+    keepAlive: options.keepAlive,
   });
   engine.timers.onEarliest = () => arm();
 

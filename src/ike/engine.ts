@@ -7,7 +7,7 @@
  * this file owns the indexes, message-ID windows, retransmission, timers and
  * the operator-facing operations.
  */
-import { addressKey, formatAddress, type IpAddress } from "../config/addresses.ts";
+import { addressEquals, addressKey, formatAddress, type IpAddress } from "../config/addresses.ts";
 import type { ConnectionConfig } from "../config/connection.ts";
 import type { SecretEntry } from "../config/secrets.ts";
 import type { Entropy } from "../crypto/random.ts";
@@ -55,6 +55,10 @@ export interface EngineDeps {
   secrets: () => readonly SecretEntry[];
   /** Our IKE port (pluto --ikeport); the peer's comes from its end's ikeport. */
   ikePort: number;
+  /** Our NAT-T port (pluto --natikeport), where IKE floats when a NAT is found (RFC 7296 §2.23). */
+  natPort: number;
+  /** NAT-T keepalive period in seconds (pluto --keep-alive). */
+  keepAlive: number;
 }
 
 /** Reply codes the engine hands to whack (Libreswan 5.x numbers). */
@@ -583,7 +587,6 @@ export class Engine {
     to: Endpoint,
   ): Promise<void> {
     if (sa.deleted) return;
-    void to;
     if (response) {
       const out = sa.outstanding;
       if (!out || out.messageId !== header.messageId || out.exchange !== header.exchange) {
@@ -595,6 +598,7 @@ export class Engine {
       }
       const payloads = this.#decode(sa, data, header);
       if (!payloads) return;
+      this.#follow(sa, from, to);
       this.#clearOutstanding(sa);
       await out.onResponse(payloads, data, header);
       return;
@@ -620,6 +624,7 @@ export class Engine {
     }
     const payloads = this.#decode(sa, data, header);
     if (!payloads) return;
+    this.#follow(sa, from, to);
     if (header.exchange === ExchangeType.IKE_AUTH && sa.state === "IKE_SA_INIT_R") {
       await handleAuthRequest(this, sa, header, payloads, from);
     } else if (
@@ -635,6 +640,26 @@ export class Engine {
     } else {
       this.debug(this.prefix({ sa }), `dropping ${header.exchange} request in state ${sa.state}`);
     }
+  }
+
+  /**
+   * After an authenticated message: answer where it came from. A peer that
+   * moved to our NAT-T port floated (RFC 7296 §2.23); behind a NAT its
+   * mapping may change, and the newest authenticated message wins.
+   */
+  #follow(sa: IkeSa, from: Endpoint, to: Endpoint): void {
+    if (sa.state === "IKE_SA_INIT_I") return; // unauthenticated yet
+    const moved = from.port !== sa.remote.port || !addressEquals(from.address, sa.remote.address) ||
+      to.port !== sa.local.port;
+    if (!moved) return;
+    if (to.port !== this.deps.natPort && !sa.natT) return;
+    if (!sa.natT) sa.natT = true;
+    this.debug(
+      this.prefix({ sa }),
+      `peer now at ${endpointText(from)} (was ${endpointText(sa.remote)})`,
+    );
+    sa.remote = from;
+    sa.local = to;
   }
 
   /** Decodes (and for SK messages, authenticates and decrypts) a message; undefined = dropped. */

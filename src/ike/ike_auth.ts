@@ -72,7 +72,7 @@ function tsText(local: Selector[], remote: Selector[]): string {
 
 function childDetails(child: ChildSa): string {
   const c = child.chosen!;
-  const esp = `ESP${c.esn ? "/ESN" : ""}`;
+  const esp = `ESP${child.ike.natT ? "inUDP" : ""}${c.esn ? "/ESN" : ""}`;
   return `{${esp}=>${spiText(child.outSpi!)} <${spiText(child.inSpi)} xfrm=${
     espAlgorithmText(c)
   } DPD=passive}`;
@@ -91,23 +91,36 @@ export async function startIkeAuth(engine: Engine, sa: IkeSa): Promise<void> {
     engine.failInitiation(sa, RC_FATAL, false);
     return;
   }
-  const inSpi = await engine.deps.kernel.allocateSpi(sa.remote.address, sa.local.address);
-  const child: ChildSa = {
-    serial: engine.nextSerial(),
-    ike: sa,
-    conn,
-    established: false,
-    inSpi,
-    localTs: selectorsOf(local),
-    remoteTs: selectorsOf(remote),
-    mode: conn.config.type === "transport" ? "transport" : "tunnel",
-    events: new Map(),
-    installed: false,
-  };
-  engine.registerChild(child);
+  const childless = conn.config.childless;
+  if (childless && !sa.peerChildless) {
+    engine.say(
+      { sa },
+      "peer did not announce CHILDLESS_IKEV2_SUPPORTED (RFC 6023); cannot establish an IKE SA without a Child SA",
+    );
+    engine.failInitiation(sa, RC_FATAL, false);
+    return;
+  }
+  let child: ChildSa | undefined;
+  let espOffer: Proposal[] = [];
+  if (!childless) {
+    const inSpi = await engine.deps.kernel.allocateSpi(sa.remote.address, sa.local.address);
+    child = {
+      serial: engine.nextSerial(),
+      ike: sa,
+      conn,
+      established: false,
+      inSpi,
+      localTs: selectorsOf(local),
+      remoteTs: selectorsOf(remote),
+      mode: conn.config.type === "transport" ? "transport" : "tunnel",
+      events: new Map(),
+      installed: false,
+    };
+    engine.registerChild(child);
+    espOffer = espProposals(conn.config.esp, inSpi, () => [], conn.config.esn);
+  }
   const idi = { type: PayloadType.IDi, idType: local.id.type, data: local.id.data } as const;
   const octets = signedOctets(sa.prf!, sa.initRequest!, sa.nr!, sa.keys!.skPi, idBody(idi));
-  const espOffer = espProposals(conn.config.esp, inSpi, () => [], conn.config.esn);
   const payloads: Payload[] = [idi];
   if (conn.config.initialContact) payloads.push(notify(0, NotifyType.INITIAL_CONTACT));
   if (remote.idExplicit) {
@@ -118,12 +131,14 @@ export async function startIkeAuth(engine: Engine, sa: IkeSa): Promise<void> {
     method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
     data: pskAuth(sa.prf!, psk, octets),
   });
-  if (child.mode === "transport") payloads.push(notify(0, NotifyType.USE_TRANSPORT_MODE));
-  payloads.push(
-    { type: PayloadType.SA, proposals: espOffer },
-    { type: PayloadType.TSi, selectors: child.localTs.map(toWire) },
-    { type: PayloadType.TSr, selectors: child.remoteTs.map(toWire) },
-  );
+  if (child) {
+    if (child.mode === "transport") payloads.push(notify(0, NotifyType.USE_TRANSPORT_MODE));
+    payloads.push(
+      { type: PayloadType.SA, proposals: espOffer },
+      { type: PayloadType.TSi, selectors: child.localTs.map(toWire) },
+      { type: PayloadType.TSr, selectors: child.remoteTs.map(toWire) },
+    );
+  }
   sa.state = "IKE_AUTH_I";
   engine.sendRequest(
     sa,
@@ -133,16 +148,20 @@ export async function startIkeAuth(engine: Engine, sa: IkeSa): Promise<void> {
   );
   engine.say(
     { sa },
-    `sent IKE_AUTH request to ${udpText(sa.remote)} with shared-key-mac and ${
-      idText(local.id)
-    }; Child SA #${child.serial} {ESP <${spiText(inSpi)}} ${tsText(child.localTs, child.remoteTs)}`,
+    `sent IKE_AUTH request to ${udpText(sa.remote)} with shared-key-mac and ${idText(local.id)}${
+      child
+        ? `; Child SA #${child.serial} {ESP <${spiText(child.inSpi)}} ${
+          tsText(child.localTs, child.remoteTs)
+        }`
+        : ""
+    }`,
   );
 }
 
 async function handleAuthResponse(
   engine: Engine,
   sa: IkeSa,
-  child: ChildSa,
+  child: ChildSa | undefined,
   espOffer: Proposal[],
   payloads: Payload[],
 ): Promise<void> {
@@ -200,6 +219,10 @@ async function handleAuthResponse(
     return;
   }
   establishIke(engine, sa, peerId, "initiator");
+  if (!child) {
+    engine.release(sa, 0); // childless (RFC 6023): the IKE SA is all we asked for
+    return;
+  }
   // The Child SA.
   const childErrors = errors.filter((e) => CHILD_ERRORS.has(e.notifyType));
   if (childErrors.length > 0) {
@@ -301,6 +324,17 @@ function establishIke(
     `${role} established IKE SA; authenticated peer using authby=secret and ${idText(peerId)}`,
   );
   scheduleIkeLifetime(engine, sa);
+  scheduleKeepalive(engine, sa);
+}
+
+/** Behind a NAT we keep its mapping open with keepalives (RFC 3948 §2.3). */
+function scheduleKeepalive(engine: Engine, sa: IkeSa): void {
+  if (!sa.natT || !sa.natDetected?.local || !sa.conn.config.natKeepalive) return;
+  engine.schedule(sa, "NAT_KEEPALIVE", engine.deps.keepAlive * 1000, () => {
+    if (sa.deleted) return;
+    engine.deps.transport.sendKeepalive(sa.local, sa.remote);
+    scheduleKeepalive(engine, sa);
+  });
 }
 
 /** Derives Child SA keys and installs both directions; false (and the Child SA gone) on failure. */
@@ -347,6 +381,8 @@ async function installChild(engine: Engine, sa: IkeSa, child: ChildSa): Promise<
     esn: c.esn ?? false,
     replayWindow: sa.conn.config.replayWindow,
   };
+  // RFC 3948: behind a NAT, ESP travels in UDP on the IKE NAT-T ports.
+  const encap = sa.natT ? { srcPort: sa.local.port, dstPort: sa.remote.port } : undefined;
   try {
     await engine.deps.kernel.addSa({
       ...base,
@@ -354,6 +390,7 @@ async function installChild(engine: Engine, sa: IkeSa, child: ChildSa): Promise<
       dst: sa.local.address,
       spi: child.inSpi,
       inbound: true,
+      encap: encap && { srcPort: encap.dstPort, dstPort: encap.srcPort },
       encrKey: inKeys.e,
       integKey: inKeys.a,
       srcSelector: child.remoteTs[0],
@@ -365,6 +402,7 @@ async function installChild(engine: Engine, sa: IkeSa, child: ChildSa): Promise<
       dst: sa.remote.address,
       spi: child.outSpi!,
       inbound: false,
+      encap,
       encrKey: outKeys.e,
       integKey: outKeys.a,
       srcSelector: child.localTs[0],

@@ -81,7 +81,12 @@ export interface IkeSa {
   establishedAt?: number;
   /** Key of the half-open index while responding to IKE_SA_INIT. */
   halfOpenKey?: string;
+  /** NAT_DETECTION results: whether we / the peer are behind a NAT. */
   natDetected?: { local: boolean; remote: boolean };
+  /** IKE (and ESP) use the NAT-T port with UDP encapsulation (RFC 3948). */
+  natT?: boolean;
+  /** The peer sent CHILDLESS_IKEV2_SUPPORTED (RFC 6023). */
+  peerChildless?: boolean;
   deleted: boolean;
 }
 

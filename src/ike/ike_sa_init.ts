@@ -23,6 +23,7 @@ import {
 import type { IkeHeader } from "../wire/header.ts";
 import {
   decodeMessage,
+  findNotify,
   findPayload,
   notifies,
   type Payload,
@@ -114,8 +115,9 @@ async function sendInit(engine: Engine, sa: IkeSa): Promise<void> {
     { type: PayloadType.SA, proposals: sa.sentProposals },
     { type: PayloadType.KE, group: sa.keGroup, data: sa.keyPair.publicKey },
     { type: PayloadType.NONCE, data: sa.ni },
-    notify(0, NotifyType.NAT_DETECTION_SOURCE_IP, natHash(sa.spiI, zero, sa.local)),
+    notify(0, NotifyType.NAT_DETECTION_SOURCE_IP, sourceHash(engine, sa, zero)),
     notify(0, NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(sa.spiI, zero, sa.remote)),
+    notify(0, NotifyType.CHILDLESS_IKEV2_SUPPORTED),
   );
   sa.nextRequestId = 0;
   engine.sendRequest(sa, ExchangeType.IKE_SA_INIT, (messageId) => {
@@ -227,13 +229,15 @@ async function handleInitResponse(
     return;
   }
   deriveKeys(engine, sa, chosen, gir);
-  sa.natDetected = natDetection(sa, payloads);
+  sa.natDetected = natDetection(sa, payloads, sa.spiR);
+  sa.peerChildless = findNotify(payloads, NotifyType.CHILDLESS_IKEV2_SUPPORTED) !== undefined;
   engine.say(
     { sa },
     `processed IKE_SA_INIT response from ${udpText(sa.remote)} ${
       describeIke(chosen)
     }, initiating IKE_AUTH`,
   );
+  floatIfNat(engine, sa);
   await startIkeAuth(engine, sa);
 }
 
@@ -268,16 +272,63 @@ function deriveKeys(engine: Engine, sa: IkeSa, chosen: Chosen, gir: Uint8Array):
   }
 }
 
-/** Whether each side's address as seen by the other differs from what it sent (RFC 7296 §2.23). */
-function natDetection(sa: IkeSa, payloads: Payload[]): { local: boolean; remote: boolean } {
+/**
+ * Our NAT_DETECTION_SOURCE_IP. With encapsulation=yes it is deliberately
+ * wrong, so the peer believes we are behind a NAT and both sides use UDP
+ * encapsulation (Libreswan's forceencaps).
+ */
+function sourceHash(engine: Engine, sa: IkeSa, spiR: Uint8Array): Uint8Array {
+  return sa.conn.config.encapsulation === "yes"
+    ? engine.random(20)
+    : natHash(sa.spiI, spiR, sa.local);
+}
+
+/**
+ * As initiator, after IKE_SA_INIT: when a NAT is between us (or
+ * encapsulation=yes), move IKE to the NAT-T ports (RFC 7296 §2.23); ESP
+ * then travels in UDP (RFC 3948).
+ */
+function floatIfNat(engine: Engine, sa: IkeSa): void {
+  const enc = sa.conn.config.encapsulation;
+  const nat = sa.natDetected!;
+  if (enc === "no" || (enc === "auto" && !nat.local && !nat.remote)) return;
+  sa.natT = true;
+  sa.local = { address: sa.local.address, port: engine.deps.natPort };
+  sa.remote = { address: sa.remote.address, port: NAT_T_PORT };
+  const who = nat.local && nat.remote
+    ? "both ends are"
+    : nat.local
+    ? "we are"
+    : nat.remote
+    ? "the peer is"
+    : "encapsulation=yes:";
+  engine.debug(
+    engine.prefix({ sa }),
+    `NAT-T: ${who} behind a NAT; switching to ${udpText(sa.remote)}`,
+  );
+}
+
+/** The peer's NAT-T port: IANA's 4500, as every implementation uses. */
+const NAT_T_PORT = 4500;
+
+/**
+ * Whether each side's address as seen by the other differs from what it sent
+ * (RFC 7296 §2.23). The hashes cover the SPIs as they stood in the message
+ * that carried them: the responder's SPI is zero in the request.
+ */
+function natDetection(
+  sa: IkeSa,
+  payloads: Payload[],
+  spiR: Uint8Array,
+): { local: boolean; remote: boolean } {
   let localSeen = false, remoteSeen = false, localMatch = false, remoteMatch = false;
   for (const n of notifies(payloads)) {
     if (n.notifyType === NotifyType.NAT_DETECTION_SOURCE_IP) {
       remoteSeen = true;
-      if (hex(n.data) === hex(natHash(sa.spiI, sa.spiR, sa.remote))) remoteMatch = true;
+      if (hex(n.data) === hex(natHash(sa.spiI, spiR, sa.remote))) remoteMatch = true;
     } else if (n.notifyType === NotifyType.NAT_DETECTION_DESTINATION_IP) {
       localSeen = true;
-      if (hex(n.data) === hex(natHash(sa.spiI, sa.spiR, sa.local))) localMatch = true;
+      if (hex(n.data) === hex(natHash(sa.spiI, spiR, sa.local))) localMatch = true;
     }
   }
   return { local: localSeen && !localMatch, remote: remoteSeen && !remoteMatch };
@@ -447,13 +498,14 @@ export function handleInitRequest(
     }
     sa.nr = engine.random(NONCE_BYTES);
     deriveKeys(engine, sa, chosen, gir);
-    sa.natDetected = natDetection(sa, payloads);
+    sa.natDetected = natDetection(sa, payloads, new Uint8Array(8));
     const response: Payload[] = [
       { type: PayloadType.SA, proposals: [answerProposal] },
       { type: PayloadType.KE, group: chosen.keId, data: sa.keyPair.publicKey },
       { type: PayloadType.NONCE, data: sa.nr },
-      notify(0, NotifyType.NAT_DETECTION_SOURCE_IP, natHash(sa.spiI, sa.spiR, sa.local)),
+      notify(0, NotifyType.NAT_DETECTION_SOURCE_IP, sourceHash(engine, sa, sa.spiR)),
       notify(0, NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(sa.spiI, sa.spiR, sa.remote)),
+      notify(0, NotifyType.CHILDLESS_IKEV2_SUPPORTED),
     ];
     const packet = plainMessage(engine.headerFor(sa, ExchangeType.IKE_SA_INIT, 0, true), response);
     sa.initResponse = packet;

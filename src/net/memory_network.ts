@@ -3,7 +3,7 @@
  * delivered after a latency on a virtual clock, and a seeded fraction is
  * dropped, so lossy runs are reproducible.
  */
-import { addressKey } from "../config/addresses.ts";
+import { addressEquals, addressKey, type IpAddress } from "../config/addresses.ts";
 import { TimerHeap } from "../ike/timer_heap.ts";
 import type { Endpoint, Transport } from "./transport.ts";
 
@@ -12,6 +12,12 @@ export interface NetworkOptions {
   loss?: number;
   latencyMs?: number;
   seed?: number;
+  /**
+   * A NAPT in front of `inside`: its datagrams leave from `outside` with a
+   * mapped port, and answers to that port are mapped back, as a home router
+   * or a masquerading gateway does.
+   */
+  nat?: { inside: IpAddress; outside: IpAddress };
 }
 
 type Receiver = (data: Uint8Array, from: Endpoint, to: Endpoint) => void;
@@ -22,6 +28,7 @@ export class MemoryNetwork {
   #state: number;
   sent = 0;
   dropped = 0;
+  keepalives = 0;
   /** Optional tap: sees every datagram before loss is applied. */
   tap?: (data: Uint8Array, from: Endpoint, to: Endpoint) => void;
 
@@ -30,19 +37,57 @@ export class MemoryNetwork {
   }
 
   /** A node receives datagrams sent to `address` (any port). */
-  attach(address: import("../config/addresses.ts").IpAddress, receive: Receiver): Transport {
+  attach(address: IpAddress, receive: Receiver): Transport {
     this.#nodes.set(addressKey(address), receive);
-    return { send: (from, to, data) => this.#send(from, to, data) };
+    return {
+      send: (from, to, data) => this.#send(from, to, data),
+      sendKeepalive: (from, to) => {
+        this.keepalives++;
+        this.tap?.(new Uint8Array([0xff]), from, to);
+        this.#translate(from, to); // keeps the NAPT mapping alive, as it would in a router
+      },
+    };
   }
 
   /** Removes a node (its datagrams are lost from now on), as a crashed peer. */
-  detach(address: import("../config/addresses.ts").IpAddress): void {
+  detach(address: IpAddress): void {
     this.#nodes.delete(addressKey(address));
   }
 
-  #send(from: Endpoint, to: Endpoint, data: Uint8Array): void {
+  /** NAPT state: inside port → outside port, and back. */
+  #natOut = new Map<number, number>();
+  #natIn = new Map<number, number>();
+
+  /** Applies the NAPT, if any, to a datagram's addresses. */
+  #translate(from: Endpoint, to: Endpoint): { from: Endpoint; to: Endpoint } | undefined {
+    const nat = this.opts.nat;
+    if (!nat) return { from, to };
+    if (addressEquals(from.address, nat.inside)) {
+      let port = this.#natOut.get(from.port);
+      if (port === undefined) {
+        port = 40000 + this.#natOut.size;
+        this.#natOut.set(from.port, port);
+        this.#natIn.set(port, from.port);
+      }
+      from = { address: nat.outside, port };
+    }
+    if (addressEquals(to.address, nat.outside)) {
+      const port = this.#natIn.get(to.port);
+      if (port === undefined) return undefined; // no mapping: the NAT drops it
+      to = { address: nat.inside, port };
+    }
+    return { from, to };
+  }
+
+  #send(origFrom: Endpoint, origTo: Endpoint, data: Uint8Array): void {
     this.sent++;
-    this.tap?.(data, from, to);
+    this.tap?.(data, origFrom, origTo);
+    const t = this.#translate(origFrom, origTo);
+    if (!t) {
+      this.dropped++;
+      return;
+    }
+    const { from, to } = t;
     if (this.#random() < (this.opts.loss ?? 0)) {
       this.dropped++;
       return;

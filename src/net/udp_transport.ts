@@ -134,6 +134,11 @@ export class UdpTransport implements Transport {
     b.socket.send(out, to.port, formatAddress(to.address));
   }
 
+  sendKeepalive(from: Endpoint, to: Endpoint): void {
+    const b = this.#bound.get(`${addressKey(from.address)}|${from.port}`);
+    b?.socket.send(new Uint8Array([0xff]), to.port, formatAddress(to.address));
+  }
+
   /** The bound sockets, as `--status` lists them. */
   interfaces(): InterfaceStatus[] {
     return [...this.#bound.values()].map((b) => b.status);

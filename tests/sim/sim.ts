@@ -82,6 +82,8 @@ export class Sim {
       log,
       secrets: () => loaded.entries,
       ikePort: 500,
+      natPort: 4500,
+      keepAlive: 20,
     });
     engine.setLocalAddresses([addr], () => {});
     const n = { name, address: addr, engine, kernel, log };

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { PSK, RecordingWhack, Sim, westEast } from "./sim.ts";
 import type { Node } from "./sim.ts";
 import { hex } from "../../src/ike/ike_sa.ts";
+import { parseAddress } from "../../src/config/addresses.ts";
 
 function established(n: Node) {
   const ike = [...n.engine.ikeBySerial.values()].filter((s) => s.state === "ESTABLISHED_IKE_SA");
@@ -257,4 +258,59 @@ Deno.test("sim: a dead peer exhausts retransmissions; keyingtries=1 gives up wit
   );
   await sim.run(120_000);
   assert.ok(empty(west));
+});
+
+Deno.test("sim: initiator behind a NAPT floats to 4500, encapsulates ESP and sends keepalives", async () => {
+  const inside = "198.51.100.10", outside = "192.0.2.1";
+  const sim = new Sim({
+    nat: { inside: parseAddress(inside)!, outside: parseAddress(outside)! },
+  });
+  const west = sim.node("west", inside, PSK, 31);
+  const east = sim.node("east", "192.0.2.2", PSK, 32);
+  const ends = { left: { subnet: "198.51.100.128/25" } };
+  sim.add(west, westEast({}, ends, [inside, "192.0.2.2"]));
+  sim.add(east, westEast({}, ends, [outside, "192.0.2.2"]));
+  const ports: number[] = [];
+  sim.net.tap = (_d, from, to) => {
+    if (from.address.bytes.join() === parseAddress(inside)!.bytes.join()) ports.push(to.port);
+  };
+  const w = await initiate(sim, west);
+  assert.equal(w.rc, 0, w.lines.join("\n"));
+  assert.match(
+    w.lines.at(-1)!,
+    /\{ESPinUDP\/ESN=>0x[0-9a-f]{8} <0x[0-9a-f]{8} xfrm=AES_GCM_16_256 DPD=passive\}/,
+  );
+  // IKE_SA_INIT to 500, then everything to 4500.
+  assert.equal(ports[0], 500);
+  assert.ok(ports.slice(1).every((p) => p === 4500), ports.join(","));
+  const W = established(west), E = established(east);
+  assert.ok(W.ike[0].natDetected!.local && !W.ike[0].natDetected!.remote);
+  assert.equal(E.ike[0].remote.port, 40001); // the NAPT's mapping of west's 4500 socket
+  assert.equal(E.ike[0].remote.address.bytes.join("."), "192.0.2.1");
+  const out = west.kernel.installed.find((s) => !s.inbound)!;
+  assert.deepEqual(out.encap, { srcPort: 4500, dstPort: 4500 });
+  const eastIn = east.kernel.installed.find((s) => s.inbound)!;
+  assert.deepEqual(eastIn.encap, { srcPort: 40001, dstPort: 4500 });
+  // Behind the NAT west keeps the mapping open.
+  const before = sim.net.keepalives;
+  await sim.run(65_000);
+  assert.ok(sim.net.keepalives - before >= 3, `keepalives: ${sim.net.keepalives - before}`);
+  // Delete from the responder reaches west through the NAT mapping.
+  const d = new RecordingWhack();
+  east.engine.deleteState(E.ike[0].serial, d);
+  await sim.run(30_000, () => d.rc !== undefined && empty(west));
+  assert.ok(empty(west) && empty(east));
+});
+
+Deno.test("sim: encapsulation=yes forces NAT-T without a NAT; childless IKE SA (RFC 6023)", async () => {
+  const { sim, west, east } = pair({ west: { encapsulation: "yes", childless: "yes" } });
+  const w = await initiate(sim, west);
+  assert.equal(w.rc, 0, w.lines.join("\n"));
+  const W = established(west), E = established(east);
+  assert.equal(W.ike.length, 1);
+  assert.equal(W.child.length + E.child.length, 0);
+  assert.equal(W.ike[0].remote.port, 4500);
+  assert.equal(E.ike[0].remote.port, 4500);
+  assert.ok(E.ike[0].natDetected!.remote, "east should believe west is behind a NAT");
+  assert.doesNotMatch(w.lines.join("\n"), /Child SA/);
 });
