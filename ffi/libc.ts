@@ -15,7 +15,15 @@ const SYMBOLS = {
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  // On a worker thread: poll(2) waits for a descriptor without stalling the event loop.
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -42,6 +50,7 @@ export const MSG_NOSIGNAL = 0x4000;
 export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   1: "EPERM",
   2: "ENOENT",
+  3: "ESRCH",
   4: "EINTR",
   5: "EIO",
   9: "EBADF",
@@ -158,6 +167,17 @@ export function send(fd: number, data: Uint8Array, flags: number, what: string):
 /** `recv(2)` into `buf`; returns the number of bytes received. */
 export function recv(fd: number, buf: Uint8Array, flags: number, what: string): number {
   return checked(`recv(${what})`, libc().recv(fd, buf, BigInt(buf.length), flags));
+}
+
+/** `setsockopt(2)` with an encoded option value; `what` names the option in errors. */
+export function setsockopt(
+  fd: number,
+  level: number,
+  name: number,
+  value: Uint8Array,
+  what: string,
+): void {
+  checked(`setsockopt(${what})`, libc().setsockopt(fd, level, name, value, value.length));
 }
 
 /** `close(2)`. */

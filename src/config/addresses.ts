@@ -305,7 +305,7 @@ export function hostSelector(a: IpAddress): Selector {
 }
 
 /** The prefix length when [start, end] is exactly one CIDR block, else undefined. */
-function rangePrefix(start: Uint8Array, end: Uint8Array): number | undefined {
+export function rangePrefix(start: Uint8Array, end: Uint8Array): number | undefined {
   const bits = start.length * 8;
   for (let prefix = 0; prefix <= bits; prefix++) {
     if (

@@ -16,6 +16,28 @@ export interface Kernel {
   deleteSa(dst: IpAddress, spi: number): Promise<void>;
   /** Bytes processed by an installed SA (0 when the stack keeps no counters). */
   bytes(dst: IpAddress, spi: number): { bytes: number; packets: number };
+  /**
+   * Installs or replaces a policy sending matching traffic through IPsec.
+   * Stacks with a policy database (xfrm, pfkeyv2) have it; addSa already
+   * installs the policies of the SA's own selectors, so this is for routes
+   * without SAs. Rejects with KernelError.
+   */
+  addPolicy?(policy: KernelPolicy): Promise<void>;
+  /** Removes a policy added by {@link addPolicy}; an absent one is ignored. */
+  deletePolicy?(policy: KernelPolicy): Promise<void>;
+}
+
+/** One IPsec policy: traffic from `src` to `dst` in direction `dir` must use ESP between the SA ends. */
+export interface KernelPolicy {
+  dir: "in" | "out" | "fwd";
+  src: Selector;
+  dst: Selector;
+  /** The SA's outer source and destination (for `in`/`fwd`, the peer is the source). */
+  saSrc: IpAddress;
+  saDst: IpAddress;
+  mode: "tunnel" | "transport";
+  /** Ties the policy to its SAs; 0 lets any SA with matching addresses serve it. */
+  reqid: number;
 }
 
 /** One direction of an ESP Child SA as the kernel needs it. */
@@ -36,6 +58,8 @@ export interface KernelSa {
   srcSelector: Selector;
   dstSelector: Selector;
   encap?: { srcPort: number; dstPort: number };
+  /** Ties the SA to its policies (see {@link KernelPolicy.reqid}); 0 when absent. */
+  reqid?: number;
 }
 
 /** A stack refused an operation; the text is shown to the operator as is. */
