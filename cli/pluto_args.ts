@@ -58,6 +58,12 @@ export interface PlutoOptions {
   dumpdir: string;
   /** Our Vendor ID, when overridden. */
   vendorid?: string;
+  /**
+   * swan extra: a directory where pluto appends Wireshark's
+   * `ikev2_decryption_table` and `esp_sa` rows for every SA it keys, so
+   * captures can be decrypted (copy them into a Wireshark profile).
+   */
+  wiresharkKeys?: string;
   /** ipsec.conf whose `config setup` section applies. */
   config?: string;
 }
@@ -102,6 +108,7 @@ function text(
     | "nssdir"
     | "dumpdir"
     | "vendorid"
+    | "wiresharkKeys"
     | "config",
 ): Apply {
   return (draft, value) => {
@@ -221,6 +228,7 @@ const IMPLEMENTED: readonly Entry[] = [
   [["nssdir"], "required", set(text("nssdir"))],
   [["dumpdir", "coredir"], "required", set(text("dumpdir"))],
   [["vendorid"], "required", set(text("vendorid"))],
+  [["wireshark-keys"], "required", set(text("wiresharkKeys"))],
   [["config"], "required", set(text("config"))],
 ];
 

@@ -141,6 +141,9 @@ IPsec and keys:
   --uniqueids[=yes|no]        a new IKE SA replaces older ones of the same peer
   --nhelpers <n>              crypto helpers; -1 means one per CPU less one
   --vendorid <text>           our Vendor ID
+  --wireshark-keys <dir>      append every SA's keys to <dir>/ikev2_decryption_table and
+                              <dir>/esp_sa (Wireshark's formats) to decrypt captures;
+                              the files hold secrets: mode 0600, keep them safe
 
   --help, --version
 

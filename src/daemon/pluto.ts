@@ -9,13 +9,17 @@ import { denoSecretsFs, loadSecrets, type SecretEntry } from "../config/secrets.
 import { systemEntropy } from "../crypto/random.ts";
 import { Engine } from "../ike/engine.ts";
 import { systemClock } from "../ike/clock.ts";
-import type { Kernel } from "../kernel/kernel.ts";
+import { type Kernel, KernelError } from "../kernel/kernel.ts";
 import { NoKernel } from "../kernel/none.ts";
+import { PfkeyKernel } from "../kernel/pfkey.ts";
+import { UserspaceKernel } from "../kernel/userspace/userspace_kernel.ts";
+import { XfrmKernel } from "../kernel/xfrm.ts";
 import { localAddresses, UdpTransport } from "../net/udp_transport.ts";
 import { ControlServer } from "./control_server.ts";
 import { DEBUG_FLAGS, fileSink, Logger, type LogSink, stderrSink, syslogSink } from "./log.ts";
 import { acquireLock, EXIT_LOCK, releaseLock } from "./pid_lock.ts";
 import { buildStatus } from "./status.ts";
+import { wiresharkKeyLog } from "./wireshark_keys.ts";
 import { type DaemonControl, handleWhack } from "./whack_handler.ts";
 
 /** Exit statuses (Libreswan's numbering). */
@@ -30,6 +34,19 @@ function chooseKernel(options: PlutoOptions): Kernel | string {
   switch (options.protostack) {
     case "none":
       return new NoKernel(systemEntropy);
+    case "xfrm":
+    case "pfkeyv2":
+      try {
+        return options.protostack === "pfkeyv2" ? PfkeyKernel.open() : XfrmKernel.open();
+      } catch (e) {
+        if (!(e instanceof KernelError)) throw e;
+        const other = options.protostack === "pfkeyv2" ? "xfrm" : "pfkeyv2";
+        return `--protostack ${options.protostack}: ${e.message}; use --protostack ${other}, ` +
+          `or --protostack none to negotiate IKE and Child SAs without installing them in a kernel`;
+      }
+    case "userspace":
+      // Opens its TUN device with the first SA, so nothing is created before daemonizing.
+      return new UserspaceKernel({ entropy: systemEntropy });
     default:
       return `--protostack ${options.protostack} is not available yet in swan; ` +
         `use --protostack none to negotiate IKE and Child SAs without installing them in a kernel`;
@@ -106,6 +123,9 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
     ikePort: options.ikeport,
     natPort: options.natikeport,
     keepAlive: options.keepAlive,
+    keyLog: options.wiresharkKeys !== undefined
+      ? wiresharkKeyLog(options.wiresharkKeys)
+      : undefined,
   });
   engine.timers.onEarliest = () => arm();
 

@@ -16,6 +16,7 @@ import {
   renderTrafficStatus,
 } from "../control/status_text.ts";
 import type { StatusModel } from "../control/status_model.ts";
+import { rekeyConnection } from "../ike/create_child_sa.ts";
 import type { Engine } from "../ike/engine.ts";
 import type { WhackObserver } from "../ike/ike_sa.ts";
 
@@ -113,14 +114,9 @@ async function run(
       return;
     }
     case "rekey-ike":
-    case "rekey-child": {
-      if (!e.lookup(cmd.name, w)) return;
-      w.line(
-        `"${cmd.name}": --${cmd.kind} is not supported by swan yet (SAs are replaced when their lifetime ends)`,
-      );
-      w.finish(RC.FATAL);
+    case "rekey-child":
+      rekeyConnection(e, cmd.name, cmd.kind === "rekey-ike" ? "ike" : "child", w, async);
       return;
-    }
     case "rereadsecrets":
       d.rereadSecrets((t) => w.line(t));
       w.finish(0);

@@ -35,8 +35,11 @@ import type { ChildSa, IkeSa, Outstanding, WhackObserver } from "./ike_sa.ts";
 import { spiKey, spiText } from "./ike_sa.ts";
 import { open, seal } from "./sk.ts";
 import { TimerHeap } from "./timer_heap.ts";
+import { peerDead } from "./liveness.ts";
+import type { KeyLog } from "./key_log.ts";
 import { handleInitRequest, handleInitResponseUnknown, startIkeSaInit } from "./ike_sa_init.ts";
 import { handleAuthRequest } from "./ike_auth.ts";
+import { handleCreateChildRequest, shareableIke, startChild } from "./create_child_sa.ts";
 import { handleInformationalRequest, sendDeleteChild, sendDeleteIke } from "./informational.ts";
 
 /** What the engine logs through (the daemon's Logger satisfies it). */
@@ -59,6 +62,8 @@ export interface EngineDeps {
   natPort: number;
   /** NAT-T keepalive period in seconds (pluto --keep-alive). */
   keepAlive: number;
+  /** Receives every derived key when the operator asked for it (--wireshark-keys). */
+  keyLog?: KeyLog;
 }
 
 /** Reply codes the engine hands to whack (Libreswan 5.x numbers). */
@@ -281,6 +286,12 @@ export class Engine {
     }
     conn.up = true;
     conn.attempts = 1;
+    // An IKE SA with this peer and these IDs already exists: add a Child SA to it.
+    const parent = shareableIke(this, conn);
+    if (parent) {
+      startChild(this, parent, conn, reply, asynchronous);
+      return;
+    }
     startIkeSaInit(this, conn, asynchronous ? undefined : reply, asynchronous ? reply : undefined);
   }
 
@@ -598,6 +609,7 @@ export class Engine {
       }
       const payloads = this.#decode(sa, data, header);
       if (!payloads) return;
+      sa.lastInbound = this.now();
       this.#follow(sa, from, to);
       this.#clearOutstanding(sa);
       await out.onResponse(payloads, data, header);
@@ -624,6 +636,7 @@ export class Engine {
     }
     const payloads = this.#decode(sa, data, header);
     if (!payloads) return;
+    sa.lastInbound = this.now();
     this.#follow(sa, from, to);
     if (header.exchange === ExchangeType.IKE_AUTH && sa.state === "IKE_SA_INIT_R") {
       await handleAuthRequest(this, sa, header, payloads, from);
@@ -634,9 +647,7 @@ export class Engine {
     } else if (
       header.exchange === ExchangeType.CREATE_CHILD_SA && sa.state === "ESTABLISHED_IKE_SA"
     ) {
-      // CREATE_CHILD_SA is not implemented yet: refuse cleanly so the peer keeps its SAs.
-      this.say({ sa }, "CREATE_CHILD_SA request refused: not supported by swan yet");
-      this.respond(sa, header, [notify(0x0000, NOTIFY_NO_ADDITIONAL_SAS)]);
+      await handleCreateChildRequest(this, sa, header, payloads);
     } else {
       this.debug(this.prefix({ sa }), `dropping ${header.exchange} request in state ${sa.state}`);
     }
@@ -752,10 +763,13 @@ export class Engine {
     build: (messageId: number) => Uint8Array,
     onResponse: Outstanding["onResponse"],
     onTimeout?: () => void,
+    timeoutMs?: number,
   ): void {
     // Window size 1 (RFC 7296 §2.3): later requests wait for the outstanding one.
     if (sa.outstanding) {
-      sa.pendingRequests.push(() => this.sendRequest(sa, exchange, build, onResponse, onTimeout));
+      sa.pendingRequests.push(() =>
+        this.sendRequest(sa, exchange, build, onResponse, onTimeout, timeoutMs)
+      );
       return;
     }
     const messageId = sa.nextRequestId++;
@@ -768,6 +782,7 @@ export class Engine {
       firstSent: this.now(),
       onResponse,
       onTimeout: onTimeout ?? (() => this.#retransmitsExhausted(sa)),
+      timeoutMs: timeoutMs ?? sa.conn.config.retransmitTimeout * 1000,
     };
     sa.outstanding = out;
     this.send(sa, packet);
@@ -779,7 +794,7 @@ export class Engine {
     this.schedule(sa, "RETRANSMIT", interval, () => {
       if (sa.outstanding !== out || sa.deleted) return;
       const elapsed = this.now() - out.firstSent;
-      const timeout = sa.conn.config.retransmitTimeout * 1000;
+      const timeout = out.timeoutMs;
       if (elapsed >= timeout) {
         if (out.exchange !== ExchangeType.IKE_SA_INIT && out.exchange !== ExchangeType.IKE_AUTH) {
           this.#clearOutstanding(sa);
@@ -821,8 +836,11 @@ export class Engine {
       }) reached after ${secs} seconds`,
     );
     this.#clearOutstanding(sa);
-    if (sa.state === "ESTABLISHED_IKE_SA" || sa.state === "DELETING") {
-      // The peer is gone: drop the SA (a later liveness issue decides dpdaction).
+    if (sa.state === "ESTABLISHED_IKE_SA") {
+      peerDead(this, sa, "an exchange went unanswered");
+      return;
+    }
+    if (sa.state === "DELETING") {
       this.release(sa, RC_NORETRANSMISSION);
       this.removeIkeSa(sa, storyOf(sa));
       return;
@@ -830,8 +848,6 @@ export class Engine {
     this.failInitiation(sa, RC_NORETRANSMISSION, true);
   }
 }
-
-const NOTIFY_NO_ADDITIONAL_SAS = 35;
 
 /** A Notify payload with no SPI. */
 export function notify(

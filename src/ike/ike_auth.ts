@@ -5,7 +5,7 @@
 import { formatSelector, hostSelector, type Selector } from "../config/addresses.ts";
 import type { EndConfig } from "../config/connection.ts";
 import { idFromWire, idMatches, idTypeName, type IkeId } from "../config/ids.ts";
-import { formatEspProposals } from "../config/proposals.ts";
+import { formatEspProposals, type ProposalSpec } from "../config/proposals.ts";
 import { findPsk } from "../config/secrets.ts";
 import { encrAlgorithm } from "../crypto/encr.ts";
 import { deriveChildSaKeys } from "../crypto/ikev2_kdf.ts";
@@ -26,6 +26,7 @@ import { type Engine, notify, RC_FATAL, udpText } from "./engine.ts";
 import { type ChildSa, hex, type IkeSa, spiText } from "./ike_sa.ts";
 import { scheduleChildLifetime, scheduleIkeLifetime } from "./lifetimes.ts";
 import { sendDeleteIke } from "./informational.ts";
+import { scheduleLiveness } from "./liveness.ts";
 import { describeOffer, errorNotifies, notifyText, payloadList } from "./payload_text.ts";
 import {
   acceptAnswer,
@@ -48,7 +49,8 @@ const CHILD_ERRORS = new Set<number>([
   NotifyType.INVALID_SELECTORS,
 ]);
 
-function selectorsOf(end: EndConfig): Selector[] {
+/** An end's selectors: its subnets, or the host itself. */
+export function selectorsOf(end: EndConfig): Selector[] {
   if (end.subnets.length > 0) return end.subnets;
   return end.host ? [hostSelector(end.host)] : [];
 }
@@ -66,11 +68,13 @@ function idText(id: IkeId): string {
   return `${idTypeName(id.type)} '${id.text}'`;
 }
 
-function tsText(local: Selector[], remote: Selector[]): string {
+/** `[198.51.100.0/24===203.0.113.0/24]` */
+export function tsText(local: Selector[], remote: Selector[]): string {
   return `[${local.map(formatSelector).join(" ")}===${remote.map(formatSelector).join(" ")}]`;
 }
 
-function childDetails(child: ChildSa): string {
+/** The `{ESP/ESN=>0x… <0x… xfrm=… DPD=passive}` block of Child SA log lines. */
+export function childDetails(child: ChildSa): string {
   const c = child.chosen!;
   const esp = `ESP${child.ike.natT ? "inUDP" : ""}${c.esn ? "/ESN" : ""}`;
   return `{${esp}=>${spiText(child.outSpi!)} <${spiText(child.inSpi)} xfrm=${
@@ -240,17 +244,42 @@ async function handleAuthResponse(
     }
     return;
   }
+  if (!checkChildAnswer(engine, sa, child, espOffer, payloads, "IKE_AUTH")) return;
+  if (!(await installChild(engine, sa, child))) return;
+  engine.say(
+    { child },
+    `initiator established Child SA using #${sa.serial}; IPsec ${child.mode} ${
+      tsText(child.localTs, child.remoteTs)
+    } ${childDetails(child)}`,
+  );
+  engine.release(sa, 0);
+}
+
+/**
+ * Initiator check of the Child SA part of a response: proposal, traffic
+ * selectors and mode. Fills in the Child SA's answer fields and returns
+ * true, or fails the Child SA (telling the peer) and returns false.
+ */
+export function checkChildAnswer(
+  engine: Engine,
+  sa: IkeSa,
+  child: ChildSa,
+  espOffer: Proposal[],
+  payloads: Payload[],
+  exchange: string,
+): boolean {
+  const conn = child.conn;
   const saP = findPayload(payloads, PayloadType.SA);
   const tsi = findPayload(payloads, PayloadType.TSi);
   const tsr = findPayload(payloads, PayloadType.TSr);
   if (!saP || !tsi || !tsr) {
-    failChild(engine, sa, child, "IKE_AUTH response has no Child SA (SA, TSi and TSr missing)");
-    return;
+    failChild(engine, sa, child, `${exchange} response has no Child SA (SA, TSi and TSr missing)`);
+    return false;
   }
   const chosen = acceptAnswer(espOffer, saP.proposals, ProtocolId.ESP);
   if (typeof chosen === "string") {
     failChild(engine, sa, child, `Child SA answer rejected: ${chosen}`, peerSpi(saP.proposals));
-    return;
+    return false;
   }
   const localTs = tsi.selectors.map(fromWire).filter((s): s is Selector => s !== undefined);
   const remoteTs = tsr.selectors.map(fromWire).filter((s): s is Selector => s !== undefined);
@@ -267,7 +296,7 @@ async function handleAuthResponse(
       }`,
       peerSpi(saP.proposals),
     );
-    return;
+    return false;
   }
   const transport = findNotify(payloads, NotifyType.USE_TRANSPORT_MODE) !== undefined;
   if ((child.mode === "transport") !== transport) {
@@ -278,23 +307,17 @@ async function handleAuthResponse(
       `peer answered ${transport ? "transport" : "tunnel"} mode; we asked for ${child.mode}`,
       peerSpi(saP.proposals),
     );
-    return;
+    return false;
   }
   child.localTs = localTs;
   child.remoteTs = remoteTs;
   child.outSpi = peerSpi(saP.proposals);
   child.chosen = chosen;
-  if (!(await installChild(engine, sa, child))) return;
-  engine.say(
-    { child },
-    `initiator established Child SA using #${sa.serial}; IPsec ${child.mode} ${
-      tsText(child.localTs, child.remoteTs)
-    } ${childDetails(child)}`,
-  );
-  engine.release(sa, 0);
+  return true;
 }
 
-function peerSpi(proposals: Proposal[]): number | undefined {
+/** The SPI of the first proposal of an ESP SA payload. */
+export function peerSpi(proposals: Proposal[]): number | undefined {
   const spi = proposals[0]?.spi;
   return spi && spi.length === 4
     ? new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0)
@@ -312,6 +335,11 @@ function establishIke(
   sa.peerId = peerId;
   sa.establishedAt = engine.now();
   sa.conn.newestIke = sa.serial;
+  // AUTH is verified: the ephemeral key and the signed IKE_SA_INIT messages are no longer
+  // needed (~2 KB per SA); the responder still signs its own response below, then drops it.
+  sa.keyPair = undefined;
+  sa.initRequest = undefined;
+  if (role === "initiator") sa.initResponse = undefined;
   if (sa.halfOpenKey) {
     engine.halfOpen.delete(sa.halfOpenKey);
     sa.halfOpenKey = undefined;
@@ -325,10 +353,11 @@ function establishIke(
   );
   scheduleIkeLifetime(engine, sa);
   scheduleKeepalive(engine, sa);
+  scheduleLiveness(engine, sa);
 }
 
 /** Behind a NAT we keep its mapping open with keepalives (RFC 3948 §2.3). */
-function scheduleKeepalive(engine: Engine, sa: IkeSa): void {
+export function scheduleKeepalive(engine: Engine, sa: IkeSa): void {
   if (!sa.natT || !sa.natDetected?.local || !sa.conn.config.natKeepalive) return;
   engine.schedule(sa, "NAT_KEEPALIVE", engine.deps.keepAlive * 1000, () => {
     if (sa.deleted) return;
@@ -337,17 +366,34 @@ function scheduleKeepalive(engine: Engine, sa: IkeSa): void {
   });
 }
 
+/**
+ * The exchange a Child SA is keyed from (RFC 7296 §2.17): its nonces, the
+ * new shared secret when it carried KE payloads, and whether we initiated it.
+ */
+export interface ChildKeying {
+  ni: Uint8Array;
+  nr: Uint8Array;
+  gir?: Uint8Array;
+  initiator: boolean;
+}
+
 /** Derives Child SA keys and installs both directions; false (and the Child SA gone) on failure. */
-async function installChild(engine: Engine, sa: IkeSa, child: ChildSa): Promise<boolean> {
+export async function installChild(
+  engine: Engine,
+  sa: IkeSa,
+  child: ChildSa,
+  keying: ChildKeying = { ni: sa.ni!, nr: sa.nr!, initiator: sa.initiator },
+): Promise<boolean> {
   const c = child.chosen!;
   const encr = encrAlgorithm(c.encrId, c.encrKeyBits)!;
   const integ = c.integId ? integAlgorithm(c.integId) : undefined;
-  const keys = deriveChildSaKeys(sa.prf!, sa.keys!.skD, encr, integ, sa.ni!, sa.nr!);
-  // Keys i→r protect what the original initiator sends.
-  const outKeys = sa.initiator
+  const { ni, nr, gir } = keying;
+  const keys = deriveChildSaKeys(sa.prf!, sa.keys!.skD, encr, integ, ni, nr, gir);
+  // Keys i→r protect what the initiator of the keying exchange sends.
+  const outKeys = keying.initiator
     ? { e: keys.encrI, a: keys.integI }
     : { e: keys.encrR, a: keys.integR };
-  const inKeys = sa.initiator
+  const inKeys = keying.initiator
     ? { e: keys.encrR, a: keys.integR }
     : { e: keys.encrI, a: keys.integI };
   if (engine.deps.log.isDebug("private")) {
@@ -414,12 +460,32 @@ async function installChild(engine: Engine, sa: IkeSa, child: ChildSa): Promise<
     failChild(engine, sa, child, `cannot install Child SA: ${e.message}`, child.outSpi);
     return false;
   }
+  const log = engine.deps.keyLog;
+  if (log) {
+    const record = { encrId: c.encrId, encrKeyBits: encr.keyBits, integId: c.integId };
+    log.esp({
+      ...record,
+      src: sa.remote.address,
+      dst: sa.local.address,
+      spi: child.inSpi,
+      encrKey: inKeys.e,
+      integKey: inKeys.a,
+    });
+    log.esp({
+      ...record,
+      src: sa.local.address,
+      dst: sa.remote.address,
+      spi: child.outSpi!,
+      encrKey: outKeys.e,
+      integKey: outKeys.a,
+    });
+  }
   child.installed = true;
   child.established = true;
   child.addTime = engine.deps.clock.epochSeconds();
   child.conn.newestChild = child.serial;
   engine.count("total.ikev2.child.established");
-  scheduleChildLifetime(engine, child);
+  scheduleChildLifetime(engine, child, keying.initiator);
   return true;
 }
 
@@ -427,7 +493,7 @@ async function installChild(engine: Engine, sa: IkeSa, child: ChildSa): Promise<
  * The Child SA could not be set up; the IKE SA stays. When the peer already
  * has it (we know its SPI) the peer is told to delete its side.
  */
-function failChild(
+export function failChild(
   engine: Engine,
   sa: IkeSa,
   child: ChildSa,
@@ -539,6 +605,7 @@ export async function handleAuthRequest(
   ];
   response.push(...(await respondChild(engine, sa, conn, payloads)));
   engine.respond(sa, header, response);
+  sa.initResponse = undefined;
 }
 
 /** Among the connections for this host pair, one whose IDs and IKE algorithms fit; the current one first. */
@@ -569,14 +636,40 @@ async function respondChild(
   conn: Connection,
   payloads: Payload[],
 ): Promise<Payload[]> {
+  const plan = planChild(engine, sa, conn, payloads);
+  if (!plan) return []; // No Child SA requested.
+  if (Array.isArray(plan)) return plan;
+  const keying = { ni: sa.ni!, nr: sa.nr!, initiator: false };
+  return (await answerChild(engine, sa, plan, keying, "established Child SA")).payloads;
+}
+
+/** What the responder agreed to build for a requested Child SA. */
+export interface ChildPlan {
+  conn: Connection;
+  choice: NonNullable<ReturnType<typeof chooseEsp>>;
+  localTs: Selector[];
+  remoteTs: Selector[];
+  mode: "tunnel" | "transport";
+}
+
+/**
+ * Responder decision on the Child SA a request asks for: the plan, the
+ * notify refusing it (logged with why), or undefined when none was asked.
+ * `pfsGroups` are the KE groups acceptable in CREATE_CHILD_SA (see chooseEsp).
+ */
+export function planChild(
+  engine: Engine,
+  sa: IkeSa,
+  conn: Connection,
+  payloads: Payload[],
+  pfsGroups?: (spec: ProposalSpec) => number[],
+): ChildPlan | Payload[] | undefined {
   const saP = findPayload(payloads, PayloadType.SA);
   const tsi = findPayload(payloads, PayloadType.TSi);
   const tsr = findPayload(payloads, PayloadType.TSr);
-  if (!saP || !tsi || !tsr) {
-    return []; // No Child SA requested.
-  }
+  if (!saP || !tsi || !tsr) return undefined;
   const local = localEnd(conn), remote = remoteEnd(conn);
-  const choice = chooseEsp(conn.config.esp, saP.proposals, conn.config.esn);
+  const choice = chooseEsp(conn.config.esp, saP.proposals, conn.config.esn, pfsGroups);
   if (!choice) {
     engine.say(
       { sa },
@@ -608,6 +701,22 @@ async function respondChild(
     );
     return [notify(0, NotifyType.NO_PROPOSAL_CHOSEN)];
   }
+  return { conn, choice, localTs, remoteTs, mode };
+}
+
+/**
+ * Responder: creates and installs the planned Child SA and builds the answer
+ * (SA, TSi, TSr); `what` completes the log line ("established Child SA",
+ * "rekeyed Child SA #2").
+ */
+export async function answerChild(
+  engine: Engine,
+  sa: IkeSa,
+  plan: ChildPlan,
+  keying: ChildKeying,
+  what: string,
+): Promise<{ child?: ChildSa; payloads: Payload[] }> {
+  const { conn, choice, localTs, remoteTs, mode } = plan;
   const inSpi = await engine.deps.kernel.allocateSpi(sa.remote.address, sa.local.address);
   const child: ChildSa = {
     serial: engine.nextSerial(),
@@ -624,12 +733,14 @@ async function respondChild(
     installed: false,
   };
   engine.registerChild(child);
-  if (!(await installChild(engine, sa, child))) return [notify(0, NotifyType.NO_PROPOSAL_CHOSEN)];
+  if (!(await installChild(engine, sa, child, keying))) {
+    return { payloads: [notify(0, NotifyType.NO_PROPOSAL_CHOSEN)] };
+  }
   engine.say(
     { child },
-    `responder established Child SA using #${sa.serial}; IPsec ${mode} ${
-      tsText(localTs, remoteTs)
-    } ${childDetails(child)}`,
+    `responder ${what} using #${sa.serial}; IPsec ${mode} ${tsText(localTs, remoteTs)} ${
+      childDetails(child)
+    }`,
   );
   const answer: Payload[] = [
     { type: PayloadType.SA, proposals: [withSpi(choice.proposal, inSpi)] },
@@ -637,5 +748,5 @@ async function respondChild(
     { type: PayloadType.TSr, selectors: localTs.map(toWire) },
   ];
   if (mode === "transport") answer.push(notify(0, NotifyType.USE_TRANSPORT_MODE));
-  return answer;
+  return { child, payloads: answer };
 }

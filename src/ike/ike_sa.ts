@@ -36,6 +36,8 @@ export interface Outstanding {
   firstSent: number;
   onResponse: (payloads: Payload[], raw: Uint8Array, header: IkeHeader) => Promise<void> | void;
   onTimeout: () => void;
+  /** Give up when no answer came this long after the first send. */
+  timeoutMs: number;
 }
 
 export interface IkeSa {
@@ -79,6 +81,8 @@ export interface IkeSa {
   events: Map<string, TimerHandle>;
   peerId?: IkeId;
   establishedAt?: number;
+  /** When the last authenticated message from the peer arrived (liveness). */
+  lastInbound?: number;
   /** Key of the half-open index while responding to IKE_SA_INIT. */
   halfOpenKey?: string;
   /** NAT_DETECTION results: whether we / the peer are behind a NAT. */
@@ -87,6 +91,8 @@ export interface IkeSa {
   natT?: boolean;
   /** The peer sent CHILDLESS_IKEV2_SUPPORTED (RFC 6023). */
   peerChildless?: boolean;
+  /** Rekey bookkeeping while this IKE SA is being replaced (create_child_sa.ts). */
+  rekey?: RekeyState<IkeSa>;
   deleted: boolean;
 }
 
@@ -104,6 +110,21 @@ export interface ChildSa {
   addTime?: number;
   events: Map<string, TimerHandle>;
   installed: boolean;
+  /** Rekey bookkeeping while this Child SA is being replaced (create_child_sa.ts). */
+  rekey?: RekeyState<ChildSa>;
+}
+
+/**
+ * What an SA being rekeyed remembers, so that simultaneous rekeys (RFC 7296
+ * §2.8.1, §2.8.2) can be resolved once both exchanges are known.
+ */
+export interface RekeyState<T> {
+  /** Our rekey request is outstanding; its nonce. */
+  ours?: { ni: Uint8Array };
+  /** We answered the peer's rekey of this SA: that exchange's nonces and the SA it created. */
+  peers?: { ni: Uint8Array; nr: Uint8Array; created: T };
+  /** A rekey completed: this SA only waits for its Delete. */
+  replaced?: boolean;
 }
 
 /** 8 bytes → bigint map key. */

@@ -8,7 +8,7 @@ import { formatIkeProposals } from "../config/proposals.ts";
 import { keName } from "../config/algorithm_names.ts";
 import { encrAlgorithm } from "../crypto/encr.ts";
 import { integAlgorithm } from "../crypto/integ.ts";
-import { deriveIkeSaKeys, skeyseed } from "../crypto/ikev2_kdf.ts";
+import { deriveIkeSaKeys, rekeySkeyseed, skeyseed } from "../crypto/ikev2_kdf.ts";
 import { keAlgorithm, KeError } from "../crypto/ke.ts";
 import { prfAlgorithm } from "../crypto/prf.ts";
 import type { Endpoint } from "../net/transport.ts";
@@ -241,12 +241,21 @@ async function handleInitResponse(
   await startIkeAuth(engine, sa);
 }
 
-/** SKEYSEED and SK_* for a fresh IKE SA (RFC 7296 §2.14). */
-function deriveKeys(engine: Engine, sa: IkeSa, chosen: Chosen, gir: Uint8Array): void {
+/** SKEYSEED and SK_* for a fresh IKE SA (RFC 7296 §2.14), or one replacing `rekeyOf` (§2.18). */
+export function deriveKeys(
+  engine: Engine,
+  sa: IkeSa,
+  chosen: Chosen,
+  gir: Uint8Array,
+  rekeyOf?: IkeSa,
+): void {
   const prf = prfAlgorithm(chosen.prfId)!;
   const encr = encrAlgorithm(chosen.encrId, chosen.encrKeyBits)!;
   const integ = chosen.integId ? integAlgorithm(chosen.integId) : undefined;
-  const seed = skeyseed(prf, sa.ni!, sa.nr!, gir);
+  // A rekey seeds from the old SA's SK_d with the old SA's PRF (RFC 7296 §2.18).
+  const seed = rekeyOf
+    ? rekeySkeyseed(rekeyOf.prf!, rekeyOf.keys!.skD, gir, sa.ni!, sa.nr!)
+    : skeyseed(prf, sa.ni!, sa.nr!, gir);
   const keys = deriveIkeSaKeys(prf, encr, integ, seed, sa.ni!, sa.nr!, sa.spiI, sa.spiR);
   sa.chosen = chosen;
   sa.prf = prf;
@@ -255,6 +264,17 @@ function deriveKeys(engine: Engine, sa: IkeSa, chosen: Chosen, gir: Uint8Array):
   const r = { encr, encrKey: keys.skEr, integ, integKey: keys.skAr };
   sa.sendKeys = sa.initiator ? i : r;
   sa.recvKeys = sa.initiator ? r : i;
+  engine.deps.keyLog?.ike({
+    spiI: sa.spiI,
+    spiR: sa.spiR,
+    encrId: chosen.encrId,
+    encrKeyBits: encr.keyBits,
+    skEi: keys.skEi,
+    skEr: keys.skEr,
+    integId: chosen.integId,
+    skAi: keys.skAi,
+    skAr: keys.skAr,
+  });
   engine.count(`total.ikev2.encr.${chosen.encrId}`);
   if (engine.deps.log.isDebug("private")) {
     const p = engine.prefix({ sa });

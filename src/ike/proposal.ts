@@ -213,11 +213,13 @@ export function acceptAnswer(
   };
   const encr = one(TransformType.ENCR);
   if (!encr) return "answer lacks a single encryption transform";
+  // The answer is one of our proposals, named by its number (RFC 7296 §3.3.1): mixing
+  // transforms from several of them could pair an AEAD cipher with an integrity algorithm.
+  const mine = sent.find((p) => p.num === a.num);
+  if (!mine) return `answer names proposal ${a.num}, which we did not send`;
   const inSent = (t: Transform | undefined) =>
     t === undefined ||
-    sent.some((p) =>
-      p.transforms.some((s) => s.type === t.type && s.id === t.id && s.keyLength === t.keyLength)
-    );
+    mine.transforms.some((s) => s.type === t.type && s.id === t.id && s.keyLength === t.keyLength);
   const prf = one(TransformType.PRF), integ = one(TransformType.INTEG), ke = one(TransformType.KE);
   const esn = one(TransformType.ESN);
   if (prf === null || integ === null || ke === null || esn === null) {
