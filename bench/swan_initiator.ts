@@ -1,0 +1,161 @@
+/**
+ * The load generator's swan initiator: an in-process {@link Engine} on the
+ * real UDP sockets ({@link UdpTransport}) with {@link NoKernel}, which calls
+ * `startIkeSaInit` once per IKE SA for one connection, so no whack round trip
+ * is measured. Run by bench/loadgen.ts inside the initiator's namespace:
+ *
+ *     ip netns exec NS deno run -A bench/swan_initiator.ts '<InitiatorOptions as JSON>'
+ *
+ * It prints JSON lines on stdout: `{"slice": …}` per slice, then
+ * `{"run": …}` and, with `deleteAll`, waits for a line on stdin, deletes
+ * every IKE SA through INFORMATIONAL exchanges and prints `{"leftover": …}`
+ * (what a leak check needs).
+ */
+import { parseAddress } from "../src/config/addresses.ts";
+import { buildConnection } from "../src/config/connection.ts";
+import { loadSecrets } from "../src/config/secrets.ts";
+import { systemEntropy } from "../src/crypto/random.ts";
+import { systemClock } from "../src/ike/clock.ts";
+import { Engine, type EngineLog } from "../src/ike/engine.ts";
+import type { IkeSa } from "../src/ike/ike_sa.ts";
+import { startIkeSaInit } from "../src/ike/ike_sa_init.ts";
+import { NoKernel } from "../src/kernel/none.ts";
+import { UdpTransport } from "../src/net/udp_transport.ts";
+import { driveSlices } from "./slices.ts";
+
+/** What the orchestrator tells the initiator. */
+export interface InitiatorOptions {
+  local: string;
+  remote: string;
+  localId: string;
+  remoteId: string;
+  localSubnet: string;
+  remoteSubnet: string;
+  psk: string;
+  ike: string;
+  esp: string;
+  total: number;
+  concurrency: number;
+  sliceSize: number;
+  responderPid: number;
+  settleMs: number;
+  deadlineMs: number;
+  /** After the run, delete every IKE SA (notifying the responder) and report what is left. */
+  deleteAll: boolean;
+}
+
+/** What is left in the initiator's engine after {@link InitiatorOptions.deleteAll}. */
+export interface Leftover {
+  ikeSas: number;
+  childSas: number;
+  childSpis: number;
+  halfOpen: number;
+  kernelSas: number;
+  deleteSeconds: number;
+}
+
+/** Engine log lines are dropped: formatting them is part of the cost, printing is not. */
+const quietLog: EngineLog = {
+  log: () => {},
+  debug: () => {},
+  isDebug: () => false,
+};
+
+async function main(o: InitiatorOptions): Promise<void> {
+  const local = parseAddress(o.local), remote = parseAddress(o.remote);
+  if (!local || !remote) throw new Error(`bad address ${o.local} or ${o.remote}`);
+  const secretsText = `${o.localId} ${o.remoteId} : PSK "${o.psk}"\n`;
+  const secrets = loadSecrets("/loadgen/ipsec.secrets", {
+    readTextFile: () => secretsText,
+    expandGlob: (p) => [p],
+    mode: () => 0o600,
+  });
+  const kernel = new NoKernel(systemEntropy);
+  const transport = new UdpTransport(500, 4500, (d, f, t) => engine.receive(d, f, t), (t) => {
+    console.error(`transport: ${t}`);
+  });
+  const engine: Engine = new Engine({
+    transport,
+    kernel,
+    clock: systemClock,
+    entropy: systemEntropy,
+    log: quietLog,
+    secrets: () => secrets.entries,
+    ikePort: 500,
+    natPort: 4500,
+    keepAlive: 20,
+  });
+  // One OS timer for the engine's heap, as swan pluto arms it (retransmits need it).
+  let armed: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    if (armed !== undefined) clearTimeout(armed);
+    armed = undefined;
+    const due = engine.nextDue();
+    if (due === undefined) return;
+    armed = setTimeout(() => {
+      armed = undefined;
+      engine.tick();
+      arm();
+    }, Math.max(0, Math.min(due - engine.now(), 2 ** 31 - 1)));
+  };
+  engine.timers.onEarliest = arm;
+  await transport.update([{ device: "loadgen", address: local }]);
+  engine.setLocalAddresses(transport.addresses(), () => {});
+  const built = buildConnection({
+    name: "loadgen",
+    left: { host: o.local, id: o.localId, subnet: o.localSubnet },
+    right: { host: o.remote, id: o.remoteId, subnet: o.remoteSubnet },
+    conn: { authby: "secret", keyexchange: "ikev2", ike: o.ike, esp: o.esp },
+  });
+  if (!built.ok) throw new Error(built.error);
+  const added: string[] = [];
+  engine.addConnection(built.value, { line: (t) => added.push(t), finish: () => {} });
+  const conn = engine.connections.get("loadgen");
+  if (!conn) throw new Error(`connection not added: ${added.join("; ")}`);
+
+  const start = () =>
+    new Promise<boolean>((resolve) =>
+      startIkeSaInit(engine, conn, { line: () => {}, finish: (rc) => resolve(rc === 0) }, undefined)
+    );
+  const run = await driveSlices({
+    total: o.total,
+    concurrency: o.concurrency,
+    sliceSize: o.sliceSize,
+    start,
+    initiatorPid: Deno.pid,
+    responderPid: o.responderPid,
+    settleMs: o.settleMs,
+    deadlineMs: o.deadlineMs,
+    onSlice: (slice) => console.log(JSON.stringify({ slice })),
+  });
+  console.log(JSON.stringify({ run }));
+
+  if (o.deleteAll) {
+    // The orchestrator looks at the responder first and then sends one line.
+    await Deno.stdin.readable.getReader().read();
+    const t0 = performance.now();
+    const queue: IkeSa[] = [...engine.ikeBySerial.values()];
+    const worker = async () => {
+      for (let sa = queue.pop(); sa; sa = queue.pop()) {
+        const victim = sa;
+        await new Promise<void>((done) => engine.deleteIkeSa(victim, true, done));
+      }
+    };
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    const leftover: Leftover = {
+      ikeSas: engine.ikeBySerial.size + engine.ikeBySpi.size,
+      childSas: engine.childBySerial.size,
+      childSpis: engine.childByInSpi.size,
+      halfOpen: engine.halfOpen.size,
+      kernelSas: kernel.installed.length,
+      deleteSeconds: Math.round(performance.now() - t0) / 1000,
+    };
+    console.log(JSON.stringify({ leftover }));
+  }
+  if (armed !== undefined) clearTimeout(armed);
+  transport.close();
+}
+
+if (import.meta.main) {
+  await main(JSON.parse(Deno.args[0]) as InitiatorOptions);
+}
