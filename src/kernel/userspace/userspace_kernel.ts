@@ -1,0 +1,186 @@
+/**
+ * `--protostack userspace`: ESP in this process, over a TUN device, carried
+ * in UDP (RFC 3948) on the daemon's NAT-T socket — for kernels without ESP,
+ * like strongSwan's kernel-libipsec. The daemon plugs in the socket:
+ *
+ *   - ESP-in-UDP datagrams arriving on port 4500 (first four bytes non-zero)
+ *     go to {@link UserspaceKernel.receiveEsp};
+ *   - {@link UserspaceKernel.sendEsp} is set to send from that same socket.
+ *
+ * Outbound SAs install an SPD entry from their selectors and a route for the
+ * remote selector into the device; {@link UserspaceKernel.addPolicy} does
+ * the same without an SA for routed connections, whose packets then raise
+ * {@link UserspaceKernel.onAcquire}.
+ */
+import type { IpAddress } from "../../config/addresses.ts";
+import type { Entropy } from "../../crypto/random.ts";
+import type { Endpoint } from "../../net/transport.ts";
+import { type Kernel, KernelError, type KernelPolicy, type KernelSa } from "../kernel.ts";
+import { type Acquire, Datapath, type DropReason } from "./datapath.ts";
+import { TunDevice, type TunOptions } from "./tun_device.ts";
+import { TunRoutes } from "./tun_routes.ts";
+
+/** Options of {@link UserspaceKernel}. */
+export interface UserspaceKernelOptions {
+  /** CBC IVs and SPIs. */
+  entropy: Entropy;
+  /** The TUN device (default `ipsec0`, MTU for ESP-in-UDP over Ethernet). */
+  device?: TunOptions;
+}
+
+/** The userspace ESP stack as a {@link Kernel}. */
+export class UserspaceKernel implements Kernel {
+  readonly name = "userspace";
+  /** Sends one ESP packet in UDP from `from` (our NAT-T port) to `to`; set by the daemon. */
+  sendEsp: ((from: Endpoint, to: Endpoint, packet: Uint8Array) => void) | undefined;
+  /** Told when a packet hits a trap (see {@link addPolicy}); set by the daemon. */
+  onAcquire: ((acquire: Acquire) => void) | undefined;
+  /** Told when the datapath stops (the device vanished under us); set by the daemon. */
+  log: ((text: string) => void) | undefined;
+  /** The packet-processing core, with its SA and policy tables. */
+  readonly datapath: Datapath;
+  #options: UserspaceKernelOptions;
+  #device: Promise<{ tun: TunDevice; routes: TunRoutes }> | undefined;
+  /** The open device, for the synchronous inbound path. */
+  #tun: TunDevice | undefined;
+  #closed = false;
+
+  /** Creates the stack; the device is opened by {@link open} or by the first SA or trap. */
+  constructor(options: UserspaceKernelOptions) {
+    this.#options = options;
+    this.datapath = new Datapath({
+      entropy: options.entropy,
+      sendEsp: (from, to, packet) => this.sendEsp?.(from, to, packet),
+      deliver: (packet) => this.#delivered(packet),
+      onAcquire: (acquire) => this.onAcquire?.(acquire),
+    });
+  }
+
+  #delivered(packet: Uint8Array): boolean {
+    return this.#tun?.write(packet) ?? false;
+  }
+
+  /**
+   * Opens the TUN device and starts reading it; idempotent. Throws
+   * KernelError naming the device and the cause (`TUNSETIFF(ipsec0): EBUSY`).
+   */
+  async open(): Promise<void> {
+    await this.#openDevice();
+  }
+
+  #openDevice(): Promise<{ tun: TunDevice; routes: TunRoutes }> {
+    if (this.#closed) return Promise.reject(new KernelError("the userspace stack is shut down"));
+    this.#device ??= (async () => {
+      try {
+        const tun = await TunDevice.open(this.#options.device);
+        this.#tun = tun;
+        tun.start(
+          (packet) => this.datapath.sendPacket(packet),
+          (err) => this.log?.(`userspace ESP: ${tun.name} stopped: ${err.message}`),
+        );
+        return { tun, routes: new TunRoutes(tun.name) };
+      } catch (err) {
+        this.#device = undefined;
+        throw new KernelError(`cannot open the userspace ESP device: ${(err as Error).message}`);
+      }
+    })();
+    return this.#device;
+  }
+
+  /** The device if it was opened (undoing needs no new device). */
+  async #openedDevice(): Promise<{ tun: TunDevice; routes: TunRoutes } | undefined> {
+    return await this.#device?.catch(() => undefined);
+  }
+
+  /** The TUN device's name once open. */
+  get deviceName(): string | undefined {
+    return this.#tun?.name;
+  }
+
+  /** Processes one ESP packet received in UDP (bytes after the UDP header). Returns whether it was delivered. */
+  receiveEsp(packet: Uint8Array): boolean {
+    return this.datapath.receiveEsp(packet);
+  }
+
+  allocateSpi(_src: IpAddress, dst: IpAddress): Promise<number> {
+    return Promise.resolve(this.datapath.sad.allocateSpi(dst));
+  }
+
+  async addSa(sa: KernelSa): Promise<void> {
+    if (sa.mode !== "tunnel") {
+      throw new KernelError("the userspace stack carries tunnel mode only");
+    }
+    if (sa.encap === undefined) {
+      throw new KernelError(
+        "the userspace stack sends ESP only in UDP (RFC 3948); the SA needs encapsulation",
+      );
+    }
+    if (!sa.inbound && this.sendEsp === undefined) {
+      throw new KernelError("the userspace stack has no ESP-in-UDP socket to send from");
+    }
+    // Refuses unsupported algorithms and keys before any device is touched.
+    const esp = this.datapath.sad.add(sa);
+    try {
+      const { routes } = await this.#openDevice();
+      if (sa.inbound) return;
+      this.datapath.spd.addSa(esp);
+      await routes.add(sa.srcSelector, sa.dstSelector).catch((err: Error) => {
+        this.datapath.spd.removeSa(esp);
+        throw new KernelError(`cannot route into the userspace stack: ${err.message}`);
+      });
+    } catch (err) {
+      this.datapath.sad.delete(sa.dst, sa.spi);
+      throw err;
+    }
+  }
+
+  async deleteSa(dst: IpAddress, spi: number): Promise<void> {
+    const esp = this.datapath.sad.delete(dst, spi);
+    if (esp === undefined || esp.config.inbound) return;
+    this.datapath.spd.removeSa(esp);
+    await (await this.#openedDevice())?.routes.remove(esp.config.dstSelector);
+  }
+
+  bytes(dst: IpAddress, spi: number): { bytes: number; packets: number } {
+    const esp = this.datapath.sad.find(dst, spi);
+    return esp === undefined
+      ? { bytes: 0, packets: 0 }
+      : { bytes: esp.bytes, packets: esp.packets };
+  }
+
+  /**
+   * An outbound policy without an SA (a routed connection's trap): its
+   * remote selector is routed into the stack, and packets from `src` to
+   * `dst` with no SA yet raise {@link onAcquire} and are dropped. Inbound
+   * and forward policies need nothing here: every inbound SA checks its
+   * inner packets against its own selectors.
+   */
+  async addPolicy(policy: KernelPolicy): Promise<void> {
+    if (policy.dir !== "out") return;
+    const { routes } = await this.#openDevice();
+    if (!this.datapath.spd.trap(policy.src, policy.dst)) return;
+    try {
+      await routes.add(policy.src, policy.dst);
+    } catch (err) {
+      this.datapath.spd.untrap(policy.src, policy.dst);
+      throw new KernelError(`cannot route into the userspace stack: ${(err as Error).message}`);
+    }
+  }
+
+  /** Undoes {@link addPolicy}; routes stay while SAs still use them. */
+  async deletePolicy(policy: KernelPolicy): Promise<void> {
+    if (policy.dir !== "out" || !this.datapath.spd.untrap(policy.src, policy.dst)) return;
+    await (await this.#openedDevice())?.routes.remove(policy.dst);
+  }
+
+  /** Packets dropped so far, by reason. */
+  drops(): ReadonlyMap<DropReason, number> {
+    return this.datapath.drops();
+  }
+
+  /** Closes the device (the kernel removes it and its routes); the stack carries nothing after. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await (await this.#openedDevice())?.tun.close();
+  }
+}
