@@ -128,6 +128,12 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
       : undefined,
   });
   engine.timers.onEarliest = () => arm();
+  if (kernel instanceof UserspaceKernel) {
+    // The datapath reads and writes ESP-in-UDP on the IKE NAT-T sockets.
+    transport.onEsp = (data) => kernel.receiveEsp(data);
+    kernel.sendEsp = (from, to, packet) => transport.sendEsp(from, to, packet);
+    kernel.log = (text) => logger.log("", text);
+  }
 
   const reread = (say: (t: string) => void) => {
     if (secretsLoaded) {

@@ -293,14 +293,13 @@ export function deriveKeys(
 }
 
 /**
- * Our NAT_DETECTION_SOURCE_IP. With encapsulation=yes it is deliberately
+ * Our NAT_DETECTION_SOURCE_IP. With encapsulation=yes (or a userspace ESP
+ * stack) it is deliberately
  * wrong, so the peer believes we are behind a NAT and both sides use UDP
  * encapsulation (Libreswan's forceencaps).
  */
 function sourceHash(engine: Engine, sa: IkeSa, spiR: Uint8Array): Uint8Array {
-  return sa.conn.config.encapsulation === "yes"
-    ? engine.random(20)
-    : natHash(sa.spiI, spiR, sa.local);
+  return forceEncapsulation(engine, sa) ? engine.random(20) : natHash(sa.spiI, spiR, sa.local);
 }
 
 /**
@@ -309,9 +308,9 @@ function sourceHash(engine: Engine, sa: IkeSa, spiR: Uint8Array): Uint8Array {
  * then travels in UDP (RFC 3948).
  */
 function floatIfNat(engine: Engine, sa: IkeSa): void {
-  const enc = sa.conn.config.encapsulation;
   const nat = sa.natDetected!;
-  if (enc === "no" || (enc === "auto" && !nat.local && !nat.remote)) return;
+  const force = forceEncapsulation(engine, sa);
+  if (!force && (sa.conn.config.encapsulation === "no" || (!nat.local && !nat.remote))) return;
   sa.natT = true;
   sa.local = { address: sa.local.address, port: engine.deps.natPort };
   sa.remote = { address: sa.remote.address, port: NAT_T_PORT };
@@ -321,11 +320,16 @@ function floatIfNat(engine: Engine, sa: IkeSa): void {
     ? "we are"
     : nat.remote
     ? "the peer is"
-    : "encapsulation=yes:";
+    : "encapsulation forced:";
   engine.debug(
     engine.prefix({ sa }),
     `NAT-T: ${who} behind a NAT; switching to ${udpText(sa.remote)}`,
   );
+}
+
+/** encapsulation=yes, or a kernel that reads ESP only from the NAT-T socket. */
+function forceEncapsulation(engine: Engine, sa: IkeSa): boolean {
+  return sa.conn.config.encapsulation === "yes" || engine.deps.kernel.requiresEncapsulation === true;
 }
 
 /** The peer's NAT-T port: IANA's 4500, as every implementation uses. */

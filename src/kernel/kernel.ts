@@ -8,6 +8,12 @@ import type { IpAddress, Selector } from "../config/addresses.ts";
 export interface Kernel {
   /** Name shown in `using kernel interface: …`. */
   readonly name: string;
+  /**
+   * ESP must travel in UDP (RFC 3948) whatever NAT detection says: a userspace
+   * datapath reads ESP only from the NAT-T socket. The engine then claims a
+   * NAT so both sides encapsulate, as strongSwan's kernel-libipsec does.
+   */
+  readonly requiresEncapsulation?: boolean;
   /** Reserves an inbound SPI for an SA from `src` to `dst` (dst is us). */
   allocateSpi(src: IpAddress, dst: IpAddress): Promise<number>;
   /** Installs one direction of a Child SA. Rejects with KernelError when the stack cannot. */

@@ -31,6 +31,8 @@ const NON_ESP_MARKER = new Uint8Array(4);
 
 export class UdpTransport implements Transport {
   #bound = new Map<string, Bound>();
+  /** Receives ESP-in-UDP datagrams arriving on a NAT-T socket. */
+  onEsp?: (data: Uint8Array, from: Endpoint, to: Endpoint) => void;
 
   constructor(
     private ikePort: number,
@@ -100,7 +102,12 @@ export class UdpTransport implements Transport {
         let data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
         if (port === this.natPort) {
           if (data.length === 1 && data[0] === 0xff) return; // NAT-T keepalive (RFC 3948 §2.3)
-          if (data.length < 4 || data[0] | data[1] | data[2] | data[3]) return; // ESP: no datapath here
+          if (data.length < 4) return;
+          if (data[0] | data[1] | data[2] | data[3]) {
+            // ESP in UDP (RFC 3948): for a userspace datapath, if there is one.
+            this.onEsp?.(data, { address: from, port: rinfo.port }, local);
+            return;
+          }
           data = data.subarray(4);
         }
         this.onPacket(data, { address: from, port: rinfo.port }, local);
@@ -132,6 +139,12 @@ export class UdpTransport implements Transport {
       out.set(data, 4);
     }
     b.socket.send(out, to.port, formatAddress(to.address));
+  }
+
+  /** Sends an ESP-in-UDP datagram from our NAT-T socket (no non-ESP marker: ESP starts with its SPI). */
+  sendEsp(from: Endpoint, to: Endpoint, packet: Uint8Array): void {
+    const b = this.#bound.get(`${addressKey(from.address)}|${from.port}`);
+    b?.socket.send(packet, to.port, formatAddress(to.address));
   }
 
   sendKeepalive(from: Endpoint, to: Endpoint): void {

@@ -31,6 +31,7 @@ export interface UserspaceKernelOptions {
 /** The userspace ESP stack as a {@link Kernel}. */
 export class UserspaceKernel implements Kernel {
   readonly name = "userspace";
+  readonly requiresEncapsulation = true;
   /** Sends one ESP packet in UDP from `from` (our NAT-T port) to `to`; set by the daemon. */
   sendEsp: ((from: Endpoint, to: Endpoint, packet: Uint8Array) => void) | undefined;
   /** Told when a packet hits a trap (see {@link addPolicy}); set by the daemon. */
