@@ -11,12 +11,22 @@
  *     21:02:21 08[IKE] <lab|1>   16: 2E 01 4A 23                                      ...
  *
  * (`<conn|N>`, or `<N>` before a responder has picked the connection, is
- * there with `ike_name = yes`; N is charon's IKE SA unique id).
+ * there with `ike_name = yes`; N is charon's IKE SA unique id). The prefix
+ * names the IKE SA whose task is running, which is not always the one being
+ * keyed: when charon rekeys IKE SA 1 (RFC 7296 §2.18) it logs the new SA's
+ * keys under `<conn|1>`, after `IKE_SA conn[2] state change: CREATED =>
+ * CONNECTING`; as the responder it logs them under `<conn|2>`. That state
+ * change therefore says which IKE SA a context is keying until the SA leaves
+ * CONNECTING.
  * Which key is charon's outbound one follows from who initiated the exchange
  * that made the Child SA (RFC 7296 §2.17: "initiator" keys protect traffic
  * from the exchange's initiator); charon says so with `establishing CHILD_SA
  * net{N}` and names the SPIs in `CHILD_SA net{N} established with SPIs
- * <in>_i <out>_o`.
+ * <in>_i <out>_o` (a rekeyed one, installed in two steps, in `inbound
+ * CHILD_SA net{N} established …` and `outbound CHILD_SA net{N} established
+ * …`). Child SA ids are unique across IKE SAs, and a Child SA moves to the
+ * new IKE SA when its IKE SA is rekeyed, so ESP SAs are collected for the
+ * whole log, as for swan.
  *
  * swan with `--debug private --debug add-prefix` logs `| "conn" #N: SK_d:
  * <hex>` per IKE SA and `| "conn" #M: ESP inbound 0x<spi> encr key: <hex>`
@@ -48,7 +58,11 @@ export interface EspSaKeys {
 export interface PeerIkeSaKeys {
   /** Hex per key; a key the log does not show (SK_ai/SK_ar with AEAD) is absent. */
   ike: Partial<Record<IkeKeyName, string>>;
-  /** ESP SAs by SPI (8 lower-case hex digits), each in the logging side's direction. */
+  /**
+   * ESP SAs by SPI (8 lower-case hex digits), each in the logging side's
+   * direction: every one in the log, shared by all IKE SAs of one log
+   * (a Child SA outlives the IKE SA that keyed it when that one is rekeyed).
+   */
   esp: Map<string, EspSaKeys & { direction: "inbound" | "outbound" }>;
 }
 
@@ -69,8 +83,11 @@ const CHARON_IKE_LABELS: Record<string, IkeKeyName> = {
 const CHARON_CHILD_LABEL = /^(encryption|integrity) (initiator|responder) key$/;
 const CHARON_CHILD_INSTALLING = /^CHILD_SA \S+\{(\d+)\} state change: CREATED => INSTALLING$/;
 const CHARON_CHILD_ESTABLISHING = /^establishing CHILD_SA \S+\{(\d+)\}/;
+// A rekeyed Child SA is installed inbound first, then outbound; both lines name both SPIs.
 const CHARON_CHILD_ESTABLISHED =
-  /^CHILD_SA \S+\{(\d+)\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o/;
+  /^(?:(?:in|out)bound )?CHILD_SA \S+\{(\d+)\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o/;
+const CHARON_IKE_KEYING = /^IKE_SA \S+\[(\d+)\] state change: CREATED => CONNECTING$/;
+const CHARON_IKE_KEYED = /^IKE_SA \S+\[(\d+)\] state change: CONNECTING => /;
 
 interface CharonChild {
   weInitiated: boolean;
@@ -79,18 +96,24 @@ interface CharonChild {
 
 /**
  * Parses a charon level-4 log into the keys of each IKE SA, by charon's
- * unique id. Lines it does not know are skipped: this reads a log, not
- * network input, and a missing key shows up in the comparison.
+ * unique id, all sharing one map of every ESP SA in the log. Lines it does
+ * not know are skipped: this reads a log, not network input, and a missing
+ * key shows up in the comparison.
  */
 export function parseCharonKeyLog(text: string): Map<number, PeerIkeSaKeys> {
   const sas = new Map<number, PeerIkeSaKeys>();
+  const esp: PeerIkeSaKeys["esp"] = new Map();
   const children = new Map<string, CharonChild>();
-  const current = new Map<number, string>(); // IKE SA → child being installed
-  let dump: { sa: number; label: string; length: number; hex: string } | undefined;
+  const current = new Map<number, string>(); // log context → child being installed
+  const keying = new Map<number, number>(); // log context → IKE SA in CONNECTING
+  // `context` is the prefix's id (a hex dump's rows carry it too), `ikeSa` the SA being keyed.
+  let dump:
+    | { context: number; ikeSa: number; label: string; length: number; hex: string }
+    | undefined;
 
   const sa = (id: number): PeerIkeSaKeys => {
     let found = sas.get(id);
-    if (found === undefined) sas.set(id, found = { ike: {}, esp: new Map() });
+    if (found === undefined) sas.set(id, found = { ike: {}, esp });
     return found;
   };
   const child = (id: string): CharonChild => {
@@ -102,8 +125,8 @@ export function parseCharonKeyLog(text: string): Map<number, PeerIkeSaKeys> {
     if (dump === undefined) return;
     const hex = dump.hex.slice(0, 2 * dump.length);
     const ikeName = CHARON_IKE_LABELS[dump.label];
-    if (ikeName !== undefined) sa(dump.sa).ike[ikeName] = hex;
-    const childId = current.get(dump.sa);
+    if (ikeName !== undefined) sa(dump.ikeSa).ike[ikeName] = hex;
+    const childId = current.get(dump.context);
     if (CHARON_CHILD_LABEL.test(dump.label) && childId !== undefined) {
       child(childId).keys[dump.label] = hex;
     }
@@ -119,16 +142,21 @@ export function parseCharonKeyLog(text: string): Map<number, PeerIkeSaKeys> {
     const id = Number(m[1]);
     const body = m[2];
     const row = CHARON_DUMP_ROW.exec(body);
-    if (row && dump && dump.sa === id) {
+    if (row && dump && dump.context === id) {
       dump.hex += row[1].replaceAll(" ", "").toLowerCase();
       continue;
     }
     finish();
     const head = CHARON_DUMP_HEAD.exec(body);
     if (head) {
-      dump = { sa: id, label: head[1], length: Number(head[2]), hex: "" };
+      const ikeSa = keying.get(id) ?? id;
+      dump = { context: id, ikeSa, label: head[1], length: Number(head[2]), hex: "" };
       continue;
     }
+    const ikeKeying = CHARON_IKE_KEYING.exec(body);
+    if (ikeKeying) keying.set(id, Number(ikeKeying[1]));
+    const ikeKeyed = CHARON_IKE_KEYED.exec(body);
+    if (ikeKeyed && keying.get(id) === Number(ikeKeyed[1])) keying.delete(id);
     const establishing = CHARON_CHILD_ESTABLISHING.exec(body);
     if (establishing) child(establishing[1]).weInitiated = true;
     const installing = CHARON_CHILD_INSTALLING.exec(body);
@@ -138,7 +166,6 @@ export function parseCharonKeyLog(text: string): Map<number, PeerIkeSaKeys> {
       const { weInitiated, keys } = child(established[1]);
       const ours = weInitiated ? "initiator" : "responder";
       const theirs = weInitiated ? "responder" : "initiator";
-      const esp = sa(id).esp;
       esp.set(established[2], {
         direction: "inbound",
         encr: keys[`encryption ${theirs} key`] ?? "",

@@ -45,6 +45,8 @@ export interface CharonConnection {
 export interface CharonChildSa {
   name: string;
   state: string;
+  /** The negotiated transforms after `ESP:`, e.g. `AES_GCM_16-128/CURVE_25519` (a group = PFS). */
+  algorithms: string;
   /** Hex SPIs, 8 digits, lower case. */
   inSpi: string;
   outSpi: string;
@@ -75,6 +77,9 @@ charon {
   install_routes = no
   # A lost peer shows within seconds, not after charon's default ~165 s.
   retransmit_tries = 3
+  # A rekeyed Child SA's inbound SA lingers 5 s by default, listed DELETED
+  # (0 never removed it in our runs); after 1 s "the old SA is gone" holds.
+  delete_rekeyed_delay = 1
   filelog {
     charon {
       path = ${dir}/charon.log
@@ -184,6 +189,11 @@ export class Charon extends NamespaceDaemon {
     return this.swanctl(["--rekey", "--child", "net"]);
   }
 
+  /** `swanctl --rekey --ike <conn>` (asynchronous in charon; poll {@link listSas}). */
+  rekeyIke(): Promise<CommandResult> {
+    return this.swanctl(["--rekey", "--ike", this.conn.name]);
+  }
+
   /** `swanctl --list-sas`, parsed; throws if swanctl fails. */
   async listSas(): Promise<CharonIkeSa[]> {
     const result = await this.swanctl(["--list-sas"]);
@@ -265,14 +275,14 @@ async function waitForSocket(daemon: NamespaceDaemon, path: string): Promise<voi
 }
 
 const IKE_LINE = /^(\S+): #(\d+), (\w+), IKEv2, ([0-9a-f]{16})_i(\*?) ([0-9a-f]{16})_r(\*?)$/;
-const CHILD_LINE = /^ {2}(\S+): #\d+, (?:reqid \d+, )?(\w+),/;
+const CHILD_LINE = /^ {2}(\S+): #\d+, (?:reqid \d+, )?(\w+),(?:.*, ESP:(\S+))?/;
 const SPI_LINE = /^ {4}(in|out) +([0-9a-f]{8})/;
 
 /**
  * Parses `swanctl --list-sas`: IKE SA lines at column 0
  * (`conn: #1, ESTABLISHED, IKEv2, <spi>_i* <spi>_r`), Child SA lines indented
- * two spaces (`net: #1, reqid 1, INSTALLED, …`), their `in`/`out` SPI lines
- * four.
+ * two spaces (`net: #1, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16-128`),
+ * their `in`/`out` SPI lines four.
  */
 export function parseListSas(text: string): CharonIkeSa[] {
   const sas: CharonIkeSa[] = [];
@@ -294,7 +304,13 @@ export function parseListSas(text: string): CharonIkeSa[] {
     if (sa === undefined) continue;
     const child = CHILD_LINE.exec(line);
     if (child) {
-      sa.children.push({ name: child[1], state: child[2], inSpi: "", outSpi: "" });
+      sa.children.push({
+        name: child[1],
+        state: child[2],
+        algorithms: child[3] ?? "",
+        inSpi: "",
+        outSpi: "",
+      });
       continue;
     }
     const spi = SPI_LINE.exec(line);

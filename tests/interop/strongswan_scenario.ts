@@ -14,6 +14,7 @@ import {
   assertSwanClean,
   show,
   SWAN_KEYLOG_ARGS,
+  type SwanConnection,
   swanKeys,
   type SwanSas,
   swanSas,
@@ -31,14 +32,18 @@ export interface SwanCharon {
   charon: Charon;
 }
 
+/** swan connection options beyond the proposal (`--pfs`). */
+export type SwanOptions = Pick<SwanConnection, "pfs">;
+
 /**
  * Starts swan (west, key logging on) and charon (east) with `proposal`,
- * adds the connection on both, runs `body`, and always stops both and
- * removes the namespaces. A failure carries both logs.
+ * adds the connection on both (`swanOptions` on swan's), runs `body`, and
+ * always stops both and removes the namespaces. A failure carries both logs.
  */
 export async function withSwanAndCharon(
   proposal: ProposalPair,
   body: (peers: SwanCharon) => Promise<void>,
+  swanOptions: SwanOptions = {},
 ): Promise<void> {
   await using lab = await Lab.create();
   const pair = await lab.createPair();
@@ -69,6 +74,7 @@ export async function withSwanAndCharon(
       localSubnet: west.subnet,
       remoteSubnet: east.subnet,
       ...proposal.libreswan,
+      ...swanOptions,
     });
     await body({ pair, swan, charon });
   } catch (err) {
@@ -146,7 +152,8 @@ export async function assertEstablished(
 /**
  * Asserts that the keys swan logged for its IKE SA equal, byte for byte,
  * the ones charon logged: SKEYSEED, SK_d/ai/ar/ei/er/pi/pr and every ESP SA
- * (encryption key with salt, integrity key) by SPI and direction.
+ * either logged (encryption key with salt, integrity key) by SPI and
+ * direction, among them both SPIs of every Child SA `established` lists.
  */
 export async function assertSameKeys(
   { swan, charon }: SwanCharon,
@@ -154,6 +161,10 @@ export async function assertSameKeys(
 ): Promise<void> {
   const charonKeys = (await charon.keys()).get(established.charon.uniqueId);
   assert.ok(charonKeys, `charon logged no keys for IKE SA #${established.charon.uniqueId}`);
+  // Without this, a Child SA neither side logged would compare equal.
+  const unlogged = established.charon.children.flatMap((c) => [c.inSpi, c.outSpi])
+    .filter((spi) => !charonKeys.esp.has(spi));
+  assert.deepEqual(unlogged, [], "charon logged no keys for these ESP SPIs");
   const problems = compareKeys(swanKeys(swan, established.swan.ikeSerials[0]), charonKeys);
   assert.deepEqual(problems, [], "swan's keys differ from charon's");
 }

@@ -25,6 +25,8 @@ export interface SwanConnection {
   esp?: string;
   /** RFC 6023: initiate the IKE SA without a Child SA (`--childless`). */
   childless?: boolean;
+  /** `--pfs=yes|no` for Child SA rekeys (RFC 7296 §1.3.1); swan's default (yes) when absent. */
+  pfs?: boolean;
 }
 
 /** `swan whack` arguments that add `conn`. */
@@ -34,6 +36,7 @@ export function swanConnectionArgs(conn: SwanConnection): string[] {
     ...(conn.ike === undefined ? [] : ["--ike", conn.ike]),
     ...(conn.esp === undefined ? [] : ["--esp", conn.esp]),
     ...(conn.childless ? ["--childless"] : []),
+    ...(conn.pfs === undefined ? [] : [`--pfs=${conn.pfs ? "yes" : "no"}`]),
     ...["--host", conn.local, "--id", conn.localId, "--subnet", conn.localSubnet],
     "--to",
     ...["--host", conn.remote, "--id", conn.remoteId, "--subnet", conn.remoteSubnet],
@@ -57,8 +60,11 @@ export async function addSwanConnection(swan: Pluto, conn: SwanConnection): Prom
 export interface SwanSas {
   /** Serials of established IKE SAs. */
   ikeSerials: number[];
-  /** Established Child SAs: serial and SPIs (8 hex digits) as swan sees them. */
-  children: { serial: number; outSpi: string; inSpi: string }[];
+  /**
+   * Established Child SAs: serial, SPIs (8 hex digits) as swan sees them and
+   * the serial of the IKE SA they belong to (NaN if `--status` names none).
+   */
+  children: { serial: number; outSpi: string; inSpi: string; ikeSerial: number }[];
   /** Every state line, for messages. */
   states: string[];
 }
@@ -73,13 +79,22 @@ export async function swanSas(swan: Pluto, name: string): Promise<SwanSas> {
     const m = /^#(\d+): "([^"]*)"\S* established IKE SA;/.exec(line);
     return m && `"${m[2]}"` === quoted ? [Number(m[1])] : [];
   });
+  const parents = new Map(states.flatMap((line) => {
+    const m = /^#(\d+): "[^"]*"\S* established Child SA;.* IKE SA #(\d+);/.exec(line);
+    return m ? [[Number(m[1]), Number(m[2])] as const] : [];
+  }));
   const said =
     /^#(\d+): "([^"]*)"\S*(?: used \d+s ago;)? esp[.:]([0-9a-f]+)@\S+ esp[.:]([0-9a-f]+)@/;
   const children = states.flatMap((line) => {
     const m = said.exec(line);
-    return m && `"${m[2]}"` === quoted
-      ? [{ serial: Number(m[1]), outSpi: m[3].padStart(8, "0"), inSpi: m[4].padStart(8, "0") }]
-      : [];
+    if (m === null || `"${m[2]}"` !== quoted) return [];
+    const serial = Number(m[1]);
+    return [{
+      serial,
+      outSpi: m[3].padStart(8, "0"),
+      inSpi: m[4].padStart(8, "0"),
+      ikeSerial: parents.get(serial) ?? NaN,
+    }];
   });
   return { ikeSerials, children, states };
 }
