@@ -15,7 +15,11 @@ const SYMBOLS = {
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  setns: { parameters: ["i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   open: { parameters: ["buffer", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -183,4 +187,21 @@ export function setsockopt(
 /** `close(2)`. */
 export function close(fd: number, what: string): void {
   checked(`close(${what})`, libc().close(fd));
+}
+
+/** `getsockopt(2)` of an `int` option; `what` names the option in errors. */
+export function getsockoptInt(fd: number, level: number, name: number, what: string): number {
+  const value = new Uint8Array(4);
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, 4, true);
+  checked(`getsockopt(${what})`, libc().getsockopt(fd, level, name, value, length));
+  return new DataView(value.buffer).getInt32(0, true);
+}
+
+/**
+ * `setns(2)`: moves the calling thread into the namespace `fd` refers to
+ * (`nstype` 0 accepts any kind); `what` names the namespace in errors.
+ */
+export function setns(fd: number, nstype: number, what: string): void {
+  checked(`setns(${what})`, libc().setns(fd, nstype));
 }
