@@ -83,6 +83,8 @@ export interface ConnectionConfig {
   dpdDelay: number;
   dpdTimeout: number;
   dpdAction: "clear" | "hold" | "restart";
+  /** What traffic that triggered a failed on-demand negotiation gets (failureshunt=). */
+  failureShunt: "none" | "passthrough" | "drop" | "hold" | "reject";
   encapsulation: "auto" | "yes" | "no";
   natKeepalive: boolean;
   fragmentation: boolean;
@@ -161,6 +163,7 @@ const CONN_KEYWORDS = new Set([
   "dpddelay",
   "dpdtimeout",
   "dpdaction",
+  "failureshunt",
   "encapsulation",
   "nat-keepalive",
   "fragmentation",
@@ -194,7 +197,6 @@ const UNSUPPORTED_CONN_KEYWORDS = new Set([
   "tcp",
   "tcp-remoteport",
   "negotiationshunt",
-  "failureshunt",
   "xauthby",
   "xauthfail",
   "modecfgpull",
@@ -257,7 +259,8 @@ const UNSUPPORTED_CONN_KEYWORDS = new Set([
   "iptfs-reorder-window",
 ]);
 
-const DEFAULT_UPDOWN = "ipsec _updown";
+/** `updown=` when not given: Libreswan's stock script, swan's built-in one (src/daemon/default_updown.ts). */
+export const DEFAULT_UPDOWN = "ipsec _updown";
 const HOURS = 3600;
 /** Libreswan's defaults and limits (seconds). */
 const DEFAULT_LIFETIME = 8 * HOURS;
@@ -685,6 +688,11 @@ export function buildConnection(def: ConnectionDefinition): ValueResult<Connecti
     dpdDelay: f.get("dpddelay", seconds, 0),
     dpdTimeout: f.get("dpdtimeout", seconds, 0),
     dpdAction: f.get("dpdaction", oneOf(["clear", "hold", "restart"] as const), "hold"),
+    failureShunt: f.get(
+      "failureshunt",
+      oneOf(["none", "passthrough", "drop", "hold", "reject"] as const),
+      "none",
+    ),
     encapsulation: f.get("encapsulation", booleanOr("auto", "yes", "no"), "auto"),
     natKeepalive: f.get("nat-keepalive", parseBoolean, true),
     fragmentation: f.get("fragmentation", parseBoolean, true),

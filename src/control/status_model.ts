@@ -19,6 +19,23 @@ export interface StatusModel {
   states: StateStatus[];
   ddosCookiesRequired: boolean;
   listening: boolean;
+  /** The bare shunt list (`--shuntstatus`); none when absent. */
+  shunts?: ShuntStatus[];
+}
+
+/** One bare shunt: a kernel policy for one flow that no connection owns any more. */
+export interface ShuntStatus {
+  /** Our and the peer's side of the flow, e.g. `198.51.100.1/32`. */
+  src: string;
+  dst: string;
+  /** IP protocol of the flow, 0 for all. */
+  protocol: number;
+  /** `%pass`, `%drop`, `%hold`, `%reject` */
+  shunt: string;
+  /** Free text, e.g. `negotiation failed`. */
+  reason: string;
+  /** `$N` of the connection the shunt came from. */
+  connSerial: number;
 }
 
 export interface InterfaceStatus {

@@ -75,7 +75,7 @@ export function renderStatus(m: StatusModel): string[] {
     (s) => showConnectionList(s, m),
     (s) => showBrief(s, m),
     (s) => showStates(s, m),
-    showShunts,
+    (s) => showShunts(s, m),
   );
 }
 
@@ -490,15 +490,19 @@ export function renderTrafficStatus(m: StatusModel, name?: string): string[] {
 
 // ----------------------------------------------------------- --shuntstatus
 
-/** `whack --shuntstatus`: swan keeps no bare shunts yet, so the list is empty. */
-export function renderShuntStatus(_m: StatusModel): string[] {
-  return render(showShunts);
+/** `whack --shuntstatus` (reference §3.8). */
+export function renderShuntStatus(m: StatusModel): string[] {
+  return render((s) => showShunts(s, m));
 }
 
-function showShunts(s: ShowBuffer): void {
+/** `<ours> -<proto>-> <theirs> => %<shunt>    <reason> $<conn serial>` */
+function showShunts(s: ShowBuffer, m: StatusModel): void {
   s.separator();
   s.line("Bare Shunt list:");
   s.separator();
+  for (const b of m.shunts ?? []) {
+    s.line(`${b.src} -${b.protocol}-> ${b.dst} => ${b.shunt}    ${b.reason} $${b.connSerial}`);
+  }
 }
 
 // ---------------------------------------------------------- --globalstatus
@@ -542,11 +546,11 @@ export function renderGlobalStatus(m: StatusModel, counters: Record<string, numb
   const lines = [
     `config.setup.ike.ddos_threshold=${m.config.ddosThreshold}`,
     `config.setup.ike.max_halfopen=${m.config.maxHalfOpen}`,
-    // all = states + bare shunts, and swan keeps no bare shunts yet.
-    `current.states.all=${m.states.length}`,
+    // all = states + bare shunts.
+    `current.states.all=${m.states.length + (m.shunts?.length ?? 0)}`,
     `current.states.ipsec=${n.childAuthenticated + n.childAnonymous}`,
     `current.states.ike=${ikeTotal(n)}`,
-    `current.states.shunts=0`,
+    `current.states.shunts=${m.shunts?.length ?? 0}`,
     `current.states.iketype.anonymous=${n.ikeAnonymous}`,
     `current.states.iketype.authenticated=${n.ikeAuthenticated}`,
     `current.states.iketype.halfopen=${n.halfOpen}`,

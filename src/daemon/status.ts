@@ -49,6 +49,7 @@ export function buildStatus(
       interfaceDevice: interfaces.find((i) => i.address === c.local.host && !i.nat)?.device,
     })),
     states: stateStatuses(engine),
+    shunts: engine.routing.shunts(),
     ddosCookiesRequired: false,
     listening: engine.listening,
   };

@@ -23,7 +23,7 @@ function endStatus(e: EndConfig, auth: string): EndStatus {
 }
 
 /** `IKEv2+PSK+ENCRYPT+TUNNEL+PFS+UP+IKE_FRAG_ALLOW+ESN_NO+ESN_YES` */
-function policyText(c: Connection): string {
+export function policyText(c: Connection): string {
   const cfg = c.config;
   const bits = [cfg.ikeVersion === 1 ? "IKEv1" : "IKEv2"];
   if (cfg.authby.includes("secret")) bits.push("PSK");
@@ -51,16 +51,13 @@ export function connectionStatuses(engine: Engine): ConnectionStatus[] {
       const child = c.newestChild !== undefined
         ? engine.childBySerial.get(c.newestChild)
         : undefined;
-      const routed = child?.established;
       return {
         name: c.name,
         serial: c.serial,
         local: endStatus(oriented(c) ? localEnd(c) : cfg.left, auth),
         remote: endStatus(oriented(c) ? remoteEnd(c) : cfg.right, auth),
         oriented: oriented(c),
-        routing: routed
-          ? (cfg.type === "transport" ? "routed-transport" : "routed-tunnel")
-          : "unrouted",
+        routing: engine.routing.story(c),
         ikeVersion: cfg.ikeVersion,
         policy: policyText(c),
         ikeLifetime: cfg.ikeLifetime,

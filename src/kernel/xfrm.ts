@@ -32,6 +32,7 @@ import {
 import { NETLINK_XFRM, NetlinkError, NetlinkSocket } from "../../ffi/netlink.ts";
 import { ErrnoError } from "../../ffi/libc.ts";
 import { type Kernel, KernelError, type KernelPolicy, type KernelSa } from "./kernel.ts";
+import type { KernelEvent, KernelSubscription } from "./kernel_events.ts";
 import {
   ANY_SELECTOR,
   buildAllocSpi,
@@ -49,11 +50,16 @@ import {
   XFRM_MODE_TUNNEL,
   XFRM_MSG_NAMES,
   XFRM_POLICY_ALLOW,
+  XFRM_POLICY_BLOCK,
   XFRM_STATE_ESN,
   type XfrmAead,
   type XfrmAuth,
   type XfrmCrypt,
   type XfrmDirection,
+  type XfrmEvent,
+  XFRMNLGRP_ACQUIRE,
+  XFRMNLGRP_EXPIRE,
+  type XfrmParseError,
   type XfrmRequest,
   type XfrmSaSpec,
   type XfrmSelector,
@@ -70,6 +76,11 @@ const LEGACY_REPLAY_MAX = 32;
  * policy wins, as Libreswan orders them.
  */
 const PRIORITY_BASE = 1 << 16;
+/**
+ * How often queued ACQUIRE/EXPIRE messages are read. The socket is polled
+ * (never blocks the event loop); an ACQUIRE waits at most this long.
+ */
+const EVENT_POLL_MS = 50;
 
 /** Kernel crypto names of the ESP ciphers (IANA "Transform Type 1" ids). */
 const CIPHERS: ReadonlyMap<number, { name: string; aead: boolean; saltBytes: number }> = new Map([
@@ -154,6 +165,31 @@ function saRefusal(e: NetlinkError, sa: KernelSa): string {
     }
     default:
       return `kernel refused the SA (${e.message})`;
+  }
+}
+
+/**
+ * An XFRM multicast message as a {@link KernelEvent}; undefined for what is
+ * not an ACQUIRE or EXPIRE, or does not decode (nothing from the kernel throws).
+ */
+export function kernelEvent(m: XfrmEvent | XfrmParseError): KernelEvent | undefined {
+  if (isXfrmParseError(m)) return undefined;
+  switch (m.kind) {
+    case "acquire": {
+      const family = m.selector.family;
+      if (family === 0) return undefined;
+      const width = family === 4 ? 4 : 16;
+      return {
+        kind: "acquire",
+        src: { family, bytes: m.selector.src.slice(0, width) },
+        dst: { family, bytes: m.selector.dst.slice(0, width) },
+        protocol: m.selector.proto,
+      };
+    }
+    case "expire":
+      return { kind: "expire", hard: m.hard, dst: m.sa.dst, spi: m.sa.spi };
+    default:
+      return undefined;
   }
 }
 
@@ -289,6 +325,33 @@ export class XfrmKernel implements Kernel {
     return Promise.resolve();
   }
 
+  /**
+   * Opens a second socket subscribed to the ACQUIRE and EXPIRE groups (the
+   * request socket skips messages that answer nothing) and polls it.
+   */
+  subscribe(listener: (event: KernelEvent) => void): KernelSubscription {
+    const groups = (1 << (XFRMNLGRP_ACQUIRE - 1)) | (1 << (XFRMNLGRP_EXPIRE - 1));
+    let socket: NetlinkSocket;
+    try {
+      socket = NetlinkSocket.open(NETLINK_XFRM, "NETLINK_XFRM events", groups);
+    } catch (e) {
+      refusal(e, "cannot subscribe to XFRM events");
+    }
+    const timer = setInterval(() => {
+      for (const msg of socket.poll()) {
+        const event = kernelEvent(parseXfrmMessage(msg));
+        if (event !== undefined) listener(event);
+      }
+    }, EVENT_POLL_MS);
+    Deno.unrefTimer(timer);
+    return {
+      close: () => {
+        clearInterval(timer);
+        socket.close();
+      },
+    };
+  }
+
   /** Closes the netlink socket. Installed SAs and policies stay in the kernel. */
   close(): void {
     this.#socket.close();
@@ -352,9 +415,10 @@ export class XfrmKernel implements Kernel {
         selector,
         dir: policy.dir,
         priority: policyPriority(selector),
-        action: XFRM_POLICY_ALLOW,
+        action: policy.shunt === "drop" ? XFRM_POLICY_BLOCK : XFRM_POLICY_ALLOW,
         lifetime: NO_LIFETIME,
-        templates: [{
+        // A shunt has no template: allowed or blocked as it is.
+        templates: policy.shunt !== undefined ? [] : [{
           family: policy.saDst.family,
           // Transport mode takes the packet's own addresses; only a tunnel names its ends.
           src: tunnel ? policy.saSrc : undefined,

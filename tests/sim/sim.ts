@@ -6,7 +6,7 @@ import { type IpAddress, parseAddress } from "../../src/config/addresses.ts";
 import { buildConnection } from "../../src/config/connection.ts";
 import { loadSecrets, type SecretsFs } from "../../src/config/secrets.ts";
 import type { ConnectionDefinition } from "../../src/control/request.ts";
-import { seededEntropy } from "../../src/crypto/random.ts";
+import { type Entropy, seededEntropy } from "../../src/crypto/random.ts";
 import { ManualClock } from "../../src/ike/clock.ts";
 import { Engine, type EngineLog } from "../../src/ike/engine.ts";
 import type { WhackObserver } from "../../src/ike/ike_sa.ts";
@@ -60,8 +60,15 @@ export class Sim {
     this.net = new MemoryNetwork(() => this.clock.now(), opts);
   }
 
-  /** A node at `address` whose secrets file holds `secrets`. */
-  node(name: string, address: string, secrets: string, seed: number, debug: string[] = []): Node {
+  /** A node at `address` whose secrets file holds `secrets`; `kernel` builds its kernel. */
+  node(
+    name: string,
+    address: string,
+    secrets: string,
+    seed: number,
+    debug: string[] = [],
+    kernel: (entropy: Entropy) => NoKernel = (e) => new NoKernel(e),
+  ): Node {
     const addr = parseAddress(address)!;
     const fs: SecretsFs = {
       readTextFile: () => secrets,
@@ -71,12 +78,12 @@ export class Sim {
     const loaded = loadSecrets("/sim/ipsec.secrets", fs);
     if (loaded.errors.length) throw new Error(loaded.errors.join("; "));
     const entropy = seededEntropy(seed);
-    const kernel = new NoKernel(entropy);
+    const k = kernel(entropy);
     const log = new MemoryLog(name, new Set(debug));
     const transport = this.net.attach(addr, (d, f, t) => engine.receive(d, f, t));
     const engine: Engine = new Engine({
       transport,
-      kernel,
+      kernel: k,
       clock: this.clock,
       entropy,
       log,
@@ -86,7 +93,7 @@ export class Sim {
       keepAlive: 20,
     });
     engine.setLocalAddresses([addr], () => {});
-    const n = { name, address: addr, engine, kernel, log };
+    const n = { name, address: addr, engine, kernel: k, log };
     this.nodes.push(n);
     return n;
   }
