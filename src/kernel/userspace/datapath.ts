@@ -3,17 +3,36 @@
  *
  *   inbound   ESP-in-UDP payload → SPI lookup → replay check → ICV/decrypt
  *             → replay window update → inner-packet selector check → deliver
- *   outbound  inner IP packet → most specific SPD entry → its newest SA
+ *   outbound  inner IP packet → most specific SPD entry → its current SA
  *             → encrypt → send as ESP-in-UDP (RFC 3948)
+ *
+ * Rekeying is make-before-break. The initiator of a rekey uses the new
+ * outbound SA at once (its peer installed the SA before answering). The
+ * responder's new outbound SA, while an older SA still carries the same
+ * traffic, waits until the peer has shown it installed the pair (a packet
+ * authenticated on the inbound SA installed with it), the older SA goes, or
+ * {@link HANDOVER_MAX_MS} passes; until then the older SA keeps carrying
+ * the traffic. So nobody sends on keys its peer does not have yet (RFC 7296
+ * §2.8 leaves this to implementations; strongSwan delays the responder's
+ * outbound SA the same way).
+ *
+ * Byte and packet limits are counted per SA: the soft one is reported once
+ * (rekey), the hard one is reported and the SA stops carrying traffic.
  *
  * Every packet that does not make it is counted under a {@link DropReason}
  * and never delivered. The TUN device and the UDP socket are plugged in
  * through {@link DatapathIo}, so the same code runs against a real device,
  * in tests, and inside pluto.
  */
-import type { IpAddress, Selector } from "../../config/addresses.ts";
+import {
+  addressEquals,
+  type IpAddress,
+  type Selector,
+  selectorEquals,
+} from "../../config/addresses.ts";
 import type { Entropy } from "../../crypto/random.ts";
 import type { Endpoint } from "../../net/transport.ts";
+import type { KernelSa } from "../kernel.ts";
 import {
   type EspDropReason,
   espHeader,
@@ -53,7 +72,9 @@ export type DropReason =
   /** Outbound: the matching entry has no SA yet (a trap: an acquire was reported). */
   | "no-sa"
   /** Outbound: the SA has sent its last sequence number and must be replaced (RFC 4303 §3.3.3). */
-  | "seq-exhausted";
+  | "seq-exhausted"
+  /** Either way: the SA reached its hard byte or packet limit. */
+  | "expired";
 
 /** A packet that hit a routed connection's trap: the engine should negotiate an SA. */
 export interface Acquire {
@@ -73,6 +94,8 @@ export interface DatapathIo {
   deliver(packet: Uint8Array): boolean;
   /** Told about trap hits, at most once per trap per {@link ACQUIRE_INTERVAL_MS}. */
   onAcquire?(acquire: Acquire): void;
+  /** Told once when `sa` reaches its soft limit and once when it reaches its hard one. */
+  onExpire?(sa: EspSa, hard: boolean): void;
   /** IVs for CBC. */
   entropy: Entropy;
   /** Milliseconds on a monotonic clock (acquire rate limit); default `performance.now()`. */
@@ -81,6 +104,12 @@ export interface DatapathIo {
 
 /** Minimum time between two acquires for the same trap, like the kernel's larval-SA hold time. */
 export const ACQUIRE_INTERVAL_MS = 1000;
+/**
+ * Longest time a new outbound SA waits for its peer before it carries the
+ * traffic anyway: a rekey exchange and its Delete take a round trip or two,
+ * so a peer silent for this long is not going to prove anything sooner.
+ */
+export const HANDOVER_MAX_MS = 2000;
 
 /** The ESP datapath: SA and policy tables, packet processing and counters. */
 export class Datapath {
@@ -91,9 +120,53 @@ export class Datapath {
   readonly #io: DatapathIo;
   readonly #drops = new Map<DropReason, number>();
 
+  /** The newest inbound SA, the partner candidate of the next outbound one. */
+  #lastInbound: EspSa | undefined;
+
   constructor(io: DatapathIo) {
     this.#io = io;
     this.sad = new SaDatabase(io.entropy);
+  }
+
+  #now(): number {
+    return this.#io.now?.() ?? performance.now();
+  }
+
+  /**
+   * Installs one SA direction (throws KernelError when it cannot be carried).
+   * An outbound SA joins the SPD entry of its selectors; unless the peer is
+   * known to be ready, when an older SA already carries that traffic it
+   * waits (see the module comment) for its partner: the inbound SA installed
+   * just before it for the mirrored selectors, as a Child SA is installed.
+   */
+  install(config: KernelSa): EspSa {
+    const sa = this.sad.add(config);
+    if (config.inbound) {
+      this.#lastInbound = sa;
+      return sa;
+    }
+    const entry = this.spd.addSa(sa);
+    if (!config.peerReady && entry.sas.some((other) => other !== sa && usable(other))) {
+      sa.pendingSince = this.#now();
+      const partner = this.#lastInbound;
+      if (partner !== undefined && mirrors(partner.config, config)) partner.partner = sa;
+    }
+    return sa;
+  }
+
+  /** Removes one SA direction; returns it, or undefined when unknown. */
+  uninstall(dst: IpAddress, spi: number): EspSa | undefined {
+    const sa = this.sad.delete(dst, spi);
+    if (sa === undefined) return undefined;
+    if (this.#lastInbound === sa) this.#lastInbound = undefined;
+    if (!sa.config.inbound) {
+      const entry = this.spd.removeSa(sa);
+      // The older SA is gone: whatever waited for it is current now.
+      if (entry !== undefined && !entry.sas.some(usable)) {
+        for (const other of entry.sas) other.pendingSince = undefined;
+      }
+    }
+    return sa;
   }
 
   /** Packets dropped so far, by reason (reasons never seen are absent). */
@@ -110,12 +183,18 @@ export class Datapath {
     if (header === undefined) return this.#fail("malformed");
     const sa = this.sad.inbound(header.spi);
     if (sa === undefined || sa.replay === undefined) return this.#fail("unknown-spi");
+    if (sa.hardExpired) return this.#fail("expired");
     const verdict = sa.replay.check(header.seqLow);
     if (!verdict.ok) return this.#fail(verdict.reason);
     const opened = espOpen(sa.transform, packet, verdict.seq);
     if (!opened.ok) return this.#fail(opened.reason);
     // Authenticated: only now may the window move (RFC 4303 §3.4.3).
     sa.replay.accept(verdict.seq);
+    // The peer sends with the keys of this pair: our outbound SA of the pair is safe to use.
+    if (sa.partner !== undefined) {
+      sa.partner.pendingSince = undefined;
+      sa.partner = undefined;
+    }
     if (opened.nextHeader === NEXT_HEADER_NONE) return this.#fail("dummy");
     if (opened.nextHeader !== NEXT_HEADER_IPV4 && opened.nextHeader !== NEXT_HEADER_IPV6) {
       return this.#fail("next-header");
@@ -129,8 +208,7 @@ export class Datapath {
     ) return this.#fail("selector");
     // Anything after the inner packet's own length is TFC padding (RFC 4303 §2.4).
     const inner = opened.payload.subarray(0, flow.length);
-    sa.bytes += inner.length;
-    sa.packets++;
+    this.#count(sa, inner.length);
     if (!this.#io.deliver(inner)) return this.#fail("deliver");
     return true;
   }
@@ -144,9 +222,8 @@ export class Datapath {
     if (flow === undefined) return this.#fail("not-ip");
     const policy = this.spd.lookup(flow);
     if (policy === undefined) return this.#fail("no-policy");
-    const sa = policy.sas.at(-1);
-    if (sa === undefined) {
-      const now = this.#io.now?.() ?? performance.now();
+    if (policy.sas.length === 0) {
+      const now = this.#now();
       if (
         policy.trapped && this.#io.onAcquire !== undefined &&
         (policy.lastAcquire === undefined || now - policy.lastAcquire >= ACQUIRE_INTERVAL_MS)
@@ -166,6 +243,8 @@ export class Datapath {
       }
       return this.#fail("no-sa");
     }
+    const sa = this.#current(policy.sas);
+    if (sa === undefined) return this.#fail("expired");
     if (sa.seq >= maxSequence(sa)) return this.#fail("seq-exhausted");
     sa.seq++;
     const inner = packet.subarray(0, flow.length);
@@ -177,8 +256,7 @@ export class Datapath {
       inner,
       flow.family === 4 ? NEXT_HEADER_IPV4 : NEXT_HEADER_IPV6,
     );
-    sa.bytes += inner.length;
-    sa.packets++;
+    this.#count(sa, inner.length);
     const encap = sa.config.encap;
     // Only UDP-encapsulated SAs are installed (see UserspaceKernel.addSa).
     this.#io.sendEsp(
@@ -190,6 +268,41 @@ export class Datapath {
   }
 
   /**
+   * The SA that carries an entry's traffic now: the newest one that is
+   * neither expired nor waiting for its peer; failing that, the newest
+   * waiting one (nothing older is left to carry the traffic).
+   */
+  #current(sas: readonly EspSa[]): EspSa | undefined {
+    let waiting: EspSa | undefined;
+    for (let i = sas.length - 1; i >= 0; i--) {
+      const sa = sas[i];
+      if (sa.hardExpired) continue;
+      if (sa.pendingSince === undefined) return sa;
+      if (this.#now() - sa.pendingSince >= HANDOVER_MAX_MS) {
+        sa.pendingSince = undefined;
+        return sa;
+      }
+      waiting ??= sa;
+    }
+    return waiting;
+  }
+
+  /** Adds one packet to an SA's counters and reports limits it reaches. */
+  #count(sa: EspSa, bytes: number): void {
+    sa.bytes += bytes;
+    sa.packets++;
+    const l = sa.limits;
+    if (!sa.softExpired && (sa.bytes >= l.softBytes || sa.packets >= l.softPackets)) {
+      sa.softExpired = true;
+      this.#io.onExpire?.(sa, false);
+    }
+    if (!sa.hardExpired && (sa.bytes >= l.hardBytes || sa.packets >= l.hardPackets)) {
+      sa.hardExpired = true;
+      this.#io.onExpire?.(sa, true);
+    }
+  }
+
+  /**
    * The IV for the next packet: the sequence number for AEAD ciphers (unique
    * per key, as RFC 4106 §3.1 and RFC 7634 §2 allow), random bytes for CBC
    * (which needs unpredictable IVs, RFC 3602 §2.3).
@@ -197,7 +310,10 @@ export class Datapath {
   #iv(sa: EspSa): Uint8Array {
     const iv = new Uint8Array(sa.transform.encr.ivBytes);
     if (sa.transform.encr.aead) {
-      new DataView(iv.buffer).setBigUint64(0, BigInt(sa.seq));
+      // Two 32-bit halves: a BigInt per packet costs more than the arithmetic.
+      const view = new DataView(iv.buffer);
+      view.setUint32(0, Math.floor(sa.seq / 2 ** 32));
+      view.setUint32(4, sa.seq >>> 0);
     } else {
       this.#io.entropy.fill(iv);
     }
@@ -209,4 +325,15 @@ export class Datapath {
     this.#drops.set(reason, (this.#drops.get(reason) ?? 0) + 1);
     return false;
   }
+}
+
+/** Whether an outbound SA carries traffic now (neither expired nor waiting for its peer). */
+function usable(sa: EspSa): boolean {
+  return !sa.hardExpired && sa.pendingSince === undefined;
+}
+
+/** Whether inbound `i` and outbound `o` are the two directions of one Child SA. */
+function mirrors(i: KernelSa, o: KernelSa): boolean {
+  return addressEquals(i.src, o.dst) && addressEquals(i.dst, o.src) &&
+    selectorEquals(i.srcSelector, o.dstSelector) && selectorEquals(i.dstSelector, o.srcSelector);
 }

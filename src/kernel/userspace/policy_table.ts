@@ -14,7 +14,7 @@ import type { EspSa } from "./sa_database.ts";
 export interface OutboundPolicy {
   readonly src: Selector;
   readonly dst: Selector;
-  /** Installed outbound SAs for the pair; after a rekey the newest carries the traffic. */
+  /** Installed outbound SAs for the pair, oldest first (datapath.ts picks the one in use). */
   readonly sas: EspSa[];
   /** A routed connection's trap: keep the entry (and acquire) when no SA is left. */
   trapped: boolean;
@@ -79,13 +79,17 @@ export class PolicyTable {
     return entry;
   }
 
-  /** Stops using `sa`; the entry goes when it has neither SAs nor a trap. */
-  removeSa(sa: EspSa): void {
+  /**
+   * Stops using `sa`; the entry goes when it has neither SAs nor a trap.
+   * Returns the entry, or undefined when `sa` was in none.
+   */
+  removeSa(sa: EspSa): OutboundPolicy | undefined {
     const entry = this.#byPair.get(pairKey(sa.config.srcSelector, sa.config.dstSelector));
-    if (entry === undefined) return;
+    if (entry === undefined) return undefined;
     const at = entry.sas.indexOf(sa);
     if (at >= 0) entry.sas.splice(at, 1);
     this.#dropIfUnused(entry);
+    return entry;
   }
 
   /**

@@ -31,6 +31,46 @@ export interface EspSa {
   /** Inner bytes carried (ESP payload sizes, as the kernel's byte lifetime counts them). */
   bytes: number;
   packets: number;
+  /** Byte and packet limits as numbers (exact far beyond any count an SA reaches). */
+  readonly limits: NumericLimits;
+  /** The soft limit was reached and reported. */
+  softExpired: boolean;
+  /** The hard limit was reached: the SA carries nothing more. */
+  hardExpired: boolean;
+  /**
+   * Outbound only: installed while an older SA still carries the same
+   * traffic, and not yet known to be installed by the peer (see
+   * `Datapath.install`); when it began waiting (ms).
+   */
+  pendingSince?: number;
+  /** Inbound only: the outbound SA installed with this one, made current by its first packet. */
+  partner?: EspSa;
+}
+
+/** {@link KernelSa.limits} as numbers; Infinity where there is none. */
+export interface NumericLimits {
+  softBytes: number;
+  hardBytes: number;
+  softPackets: number;
+  hardPackets: number;
+}
+
+const NO_LIMITS: NumericLimits = {
+  softBytes: Infinity,
+  hardBytes: Infinity,
+  softPackets: Infinity,
+  hardPackets: Infinity,
+};
+
+function numericLimits(config: KernelSa): NumericLimits {
+  const l = config.limits;
+  if (l === undefined) return NO_LIMITS;
+  return {
+    softBytes: Number(l.softBytes),
+    hardBytes: Number(l.hardBytes),
+    softPackets: Number(l.softPackets),
+    hardPackets: Number(l.hardPackets),
+  };
 }
 
 /** The transform of `sa`, or the reason the userspace stack cannot carry it. */
@@ -100,6 +140,9 @@ export class SaDatabase {
       seq: 0,
       bytes: 0,
       packets: 0,
+      limits: numericLimits(config),
+      softExpired: false,
+      hardExpired: false,
     };
     if (config.inbound) {
       this.#inbound.set(config.spi, sa);

@@ -10,12 +10,18 @@
  * Outbound SAs install an SPD entry from their selectors and a route for the
  * remote selector into the device; {@link UserspaceKernel.addPolicy} does
  * the same without an SA for routed connections, whose packets then raise
- * {@link UserspaceKernel.onAcquire}.
+ * {@link UserspaceKernel.onAcquire} and an ACQUIRE event. SAs reaching their
+ * byte or packet limits raise EXPIRE events ({@link UserspaceKernel.subscribe}).
+ *
+ * A deleted inbound SA keeps accepting packets for {@link INBOUND_GRACE_MS}:
+ * after a rekey the peer may still send on the old SA until it has processed
+ * the Delete, and those packets are authentic.
  */
 import type { IpAddress } from "../../config/addresses.ts";
 import type { Entropy } from "../../crypto/random.ts";
 import type { Endpoint } from "../../net/transport.ts";
 import { type Kernel, KernelError, type KernelPolicy, type KernelSa } from "../kernel.ts";
+import type { KernelEvent, KernelSubscription } from "../kernel_events.ts";
 import { type Acquire, Datapath, type DropReason } from "./datapath.ts";
 import { TunDevice, type TunOptions } from "./tun_device.ts";
 import { TunRoutes } from "./tun_routes.ts";
@@ -27,6 +33,13 @@ export interface UserspaceKernelOptions {
   /** The TUN device (default `ipsec0`, MTU for ESP-in-UDP over Ethernet). */
   device?: TunOptions;
 }
+
+/**
+ * How long a deleted inbound SA still accepts packets: a Delete exchange
+ * takes a round trip, and packets the peer sent on the old SA before it
+ * processed our Delete (or we processed its Delete) are still in flight.
+ */
+export const INBOUND_GRACE_MS = 2000;
 
 /** The userspace ESP stack as a {@link Kernel}. */
 export class UserspaceKernel implements Kernel {
@@ -45,6 +58,9 @@ export class UserspaceKernel implements Kernel {
   /** The open device, for the synchronous inbound path. */
   #tun: TunDevice | undefined;
   #closed = false;
+  #listeners = new Set<(event: KernelEvent) => void>();
+  /** Removals of deleted inbound SAs waiting out their grace period. */
+  #graceTimers = new Set<ReturnType<typeof setTimeout>>();
 
   /** Creates the stack; the device is opened by {@link open} or by the first SA or trap. */
   constructor(options: UserspaceKernelOptions) {
@@ -53,8 +69,36 @@ export class UserspaceKernel implements Kernel {
       entropy: options.entropy,
       sendEsp: (from, to, packet) => this.sendEsp?.(from, to, packet),
       deliver: (packet) => this.#delivered(packet),
-      onAcquire: (acquire) => this.onAcquire?.(acquire),
+      onAcquire: (acquire) => {
+        this.onAcquire?.(acquire);
+        const { src, dst, protocol } = acquire.packet;
+        this.#emit({ kind: "acquire", src, dst, protocol });
+      },
+      onExpire: (sa, hard) =>
+        this.#emit({ kind: "expire", hard, dst: sa.config.dst, spi: sa.config.spi }),
     });
+  }
+
+  #emit(event: KernelEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  /** Delivers ACQUIRE and EXPIRE events until the subscription is closed. */
+  subscribe(listener: (event: KernelEvent) => void): KernelSubscription {
+    // A wrapper, so subscribing the same function twice gives two independent subscriptions.
+    const own = (event: KernelEvent) => listener(event);
+    this.#listeners.add(own);
+    return { close: () => this.#listeners.delete(own) };
+  }
+
+  /**
+   * `whack --globalstatus` counters: packets dropped by the datapath, one
+   * `total.esp.drop.<reason>` per reason seen.
+   */
+  counters(): ReadonlyMap<string, number> {
+    return new Map(
+      [...this.datapath.drops()].map(([reason, n]) => [`total.esp.drop.${reason}`, n]),
+    );
   }
 
   #delivered(packet: Uint8Array): boolean {
@@ -120,25 +164,34 @@ export class UserspaceKernel implements Kernel {
       throw new KernelError("the userspace stack has no ESP-in-UDP socket to send from");
     }
     // Refuses unsupported algorithms and keys before any device is touched.
-    const esp = this.datapath.sad.add(sa);
+    this.datapath.install(sa);
     try {
       const { routes } = await this.#openDevice();
       if (sa.inbound) return;
-      this.datapath.spd.addSa(esp);
       await routes.add(sa.srcSelector, sa.dstSelector).catch((err: Error) => {
-        this.datapath.spd.removeSa(esp);
         throw new KernelError(`cannot route into the userspace stack: ${err.message}`);
       });
     } catch (err) {
-      this.datapath.sad.delete(sa.dst, sa.spi);
+      this.datapath.uninstall(sa.dst, sa.spi);
       throw err;
     }
   }
 
   async deleteSa(dst: IpAddress, spi: number): Promise<void> {
-    const esp = this.datapath.sad.delete(dst, spi);
+    const esp = this.datapath.sad.find(dst, spi);
+    if (esp?.config.inbound && !this.#closed) {
+      const timer = setTimeout(() => {
+        this.#graceTimers.delete(timer);
+        this.datapath.uninstall(dst, spi);
+      }, INBOUND_GRACE_MS);
+      // A daemon shutting down does not wait for the grace period.
+      Deno.unrefTimer(timer);
+      this.#graceTimers.add(timer);
+      return;
+    }
+    // Unknown SAs still release an SPI reserved for a negotiation that failed.
+    this.datapath.uninstall(dst, spi);
     if (esp === undefined || esp.config.inbound) return;
-    this.datapath.spd.removeSa(esp);
     await (await this.#openedDevice())?.routes.remove(esp.config.dstSelector);
   }
 
@@ -154,10 +207,16 @@ export class UserspaceKernel implements Kernel {
    * remote selector is routed into the stack, and packets from `src` to
    * `dst` with no SA yet raise {@link onAcquire} and are dropped. Inbound
    * and forward policies need nothing here: every inbound SA checks its
-   * inner packets against its own selectors.
+   * inner packets against its own selectors. A `pass` shunt needs nothing
+   * either (traffic not routed into the device goes out in the clear); a
+   * `drop` shunt is refused.
    */
   async addPolicy(policy: KernelPolicy): Promise<void> {
-    if (policy.dir !== "out") return;
+    if (policy.dir !== "out" || policy.shunt === "pass") return;
+    if (policy.shunt === "drop") {
+      // Refused rather than ignored: ignoring it would let the traffic out in the clear.
+      throw new KernelError("the userspace stack has no drop shunts; use failureshunt=none");
+    }
     const { routes } = await this.#openDevice();
     if (!this.datapath.spd.trap(policy.src, policy.dst)) return;
     try {
@@ -170,7 +229,8 @@ export class UserspaceKernel implements Kernel {
 
   /** Undoes {@link addPolicy}; routes stay while SAs still use them. */
   async deletePolicy(policy: KernelPolicy): Promise<void> {
-    if (policy.dir !== "out" || !this.datapath.spd.untrap(policy.src, policy.dst)) return;
+    if (policy.dir !== "out" || policy.shunt !== undefined) return;
+    if (!this.datapath.spd.untrap(policy.src, policy.dst)) return;
     await (await this.#openedDevice())?.routes.remove(policy.dst);
   }
 
@@ -182,6 +242,9 @@ export class UserspaceKernel implements Kernel {
   /** Closes the device (the kernel removes it and its routes); the stack carries nothing after. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#graceTimers) clearTimeout(timer);
+    this.#graceTimers.clear();
+    this.#listeners.clear();
     await (await this.#openedDevice())?.tun.close();
   }
 }
