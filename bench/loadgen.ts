@@ -6,7 +6,7 @@
  *
  *     deno run -A bench/loadgen.ts [--n 5000] [--c 64] [--slice 1000]
  *         [--suites x25519,modp2048] [--pairs swan-swan,swan-strongswan,strongswan-swan,strongswan-strongswan]
- *         [--json FILE]
+ *         [--nhelpers N] [--v8-flags FLAGS] [--json FILE]
  *
  * Needs root (namespaces) and, for strongSwan pairings, Debian's charon.
  */
@@ -52,7 +52,13 @@ export interface PairOptions {
   deadlineMs?: number;
   /** After the run, delete every IKE SA from the initiator and count what both sides still hold (swan initiator only). */
   deleteAll?: boolean;
+  /** Crypto helper threads of swan's initiator and responder (pluto --nhelpers; default -1 as pluto's). */
+  nhelpers?: number;
+  /** V8 flags for swan's processes (`--v8-flags=…`, e.g. `--max-semi-space-size=1`); none by default. */
+  v8Flags?: string;
   onSlice?: (slice: SliceReport) => void;
+  /** Told once the responder runs: its pid and, for swan, its control socket (for whack drivers). */
+  onResponder?: (responder: { pid: number; ctl?: string }) => void;
 }
 
 /** What one pairing measured. */
@@ -75,13 +81,21 @@ export function pairLabel(o: { initiator: Side; responder: Side; suite: Suite })
 
 interface Responder {
   pid: number;
+  /** swan's control socket. */
+  ctl?: string;
   /** IKE SAs it still holds. */
   remaining(): Promise<number>;
   stop(): Promise<void>;
 }
 
 /** swan pluto in `end.ns`, logging to a file as a production daemon would, one connection added by whack. */
-async function startSwanResponder(end: NamespaceEnd, peer: NamespaceEnd, suite: Suite) {
+async function startSwanResponder(
+  end: NamespaceEnd,
+  peer: NamespaceEnd,
+  suite: Suite,
+  nhelpers: number,
+  v8Flags: string,
+) {
   const rundir = await Deno.makeTempDir({ prefix: "swan-bench-pluto-" });
   const secrets = `${rundir}/ipsec.secrets`;
   await Deno.writeTextFile(secrets, `@east @west : PSK "${PSK}"\n`, { mode: 0o600 });
@@ -96,6 +110,7 @@ async function startSwanResponder(end: NamespaceEnd, peer: NamespaceEnd, suite: 
       Deno.execPath(),
       "run",
       "-A",
+      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
       SWAN_MAIN,
       "pluto",
       "--nofork",
@@ -107,6 +122,8 @@ async function startSwanResponder(end: NamespaceEnd, peer: NamespaceEnd, suite: 
       secrets,
       "--protostack",
       "none",
+      "--nhelpers",
+      String(nhelpers),
     ], { label: "swan pluto", readyLine: "Pluto initialized", readyTimeoutMs: 15_000 });
     const ctl = `${rundir}/pluto.ctl`;
     const add = await whack(end.ns, ctl, [
@@ -123,7 +140,7 @@ async function startSwanResponder(end: NamespaceEnd, peer: NamespaceEnd, suite: 
       return new Set(r.stdout.split("\n").map((l) => /^#(\d+): /.exec(l)?.[1]).filter(Boolean))
         .size;
     };
-    return { pid: daemon.pid, remaining: states, stop } satisfies Responder;
+    return { pid: daemon.pid, ctl, remaining: states, stop } satisfies Responder;
   } catch (err) {
     await stop();
     throw err;
@@ -193,11 +210,16 @@ async function startCharonResponder(end: NamespaceEnd, peer: NamespaceEnd, suite
 async function runSwanInitiator(
   o: InitiatorOptions,
   ns: string,
+  v8Flags: string,
   onSlice: PairOptions["onSlice"],
   beforeDelete: () => Promise<void>,
 ) {
   const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", INITIATOR_MAIN, JSON.stringify(o)],
+    args: [
+      ...["netns", "exec", ns, Deno.execPath(), "run", "-A"],
+      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
+      ...[INITIATOR_MAIN, JSON.stringify(o)],
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -293,8 +315,9 @@ export async function runPair(o: PairOptions): Promise<PairResult> {
   let charonInit: Charon | undefined;
   try {
     responder = o.responder === "swan"
-      ? await startSwanResponder(east, west, o.suite)
+      ? await startSwanResponder(east, west, o.suite, o.nhelpers ?? -1, o.v8Flags ?? "")
       : await startCharonResponder(east, west, o.suite);
+    o.onResponder?.({ pid: responder.pid, ctl: responder.ctl });
     const label = pairLabel(o);
     if (o.initiator === "swan") {
       const r = responder;
@@ -317,8 +340,10 @@ export async function runPair(o: PairOptions): Promise<PairResult> {
           settleMs: o.settleMs ?? 1000,
           deadlineMs: o.deadlineMs ?? 300_000,
           deleteAll: o.deleteAll ?? false,
+          nhelpers: o.nhelpers ?? -1,
         },
         west.ns,
+        o.v8Flags ?? "",
         o.onSlice,
         async () => {
           responderBefore = await r.remaining();
@@ -370,9 +395,12 @@ async function main(args: string[]): Promise<void> {
   )
     .split(",").map((p) => p.split("-") as [Side, Side]);
   const jsonPath = flag(args, "json", "");
+  const nhelpers = Number(flag(args, "nhelpers", "-1"));
+  const v8Flags = flag(args, "v8-flags", "");
   console.log(
     `# ${new Date().toISOString()} ${Deno.build.target}, ${navigator.hardwareConcurrency} CPUs; ` +
-      `N=${total} C=${concurrency} slice=${sliceSize}`,
+      `N=${total} C=${concurrency} slice=${sliceSize} nhelpers=${nhelpers}` +
+      (v8Flags ? ` v8-flags=${v8Flags}` : ""),
   );
   console.log(
     "pairing | established | slice rate/s | resp CPU ms/SA | init CPU ms/SA | resp VmRSS kB | resp RSS B/SA | failures",
@@ -389,6 +417,8 @@ async function main(args: string[]): Promise<void> {
           total,
           concurrency,
           sliceSize,
+          nhelpers,
+          v8Flags,
           onSlice: (s) => console.log(sliceRow(label, s)),
         });
         console.log(

@@ -1,6 +1,6 @@
 /**
  * The load generator's swan initiator: an in-process {@link Engine} on the
- * real UDP sockets ({@link UdpTransport}) with {@link NoKernel}, which calls
+ * real UDP sockets ({@link FfiUdpTransport}) with {@link NoKernel}, which calls
  * `startIkeSaInit` once per IKE SA for one connection, so no whack round trip
  * is measured. Run by bench/loadgen.ts inside the initiator's namespace:
  *
@@ -14,13 +14,14 @@
 import { parseAddress } from "../src/config/addresses.ts";
 import { buildConnection } from "../src/config/connection.ts";
 import { loadSecrets } from "../src/config/secrets.ts";
+import { KeHelperPool } from "../src/crypto/helpers/ke_pool.ts";
 import { systemEntropy } from "../src/crypto/random.ts";
 import { systemClock } from "../src/ike/clock.ts";
 import { Engine, type EngineLog } from "../src/ike/engine.ts";
 import type { IkeSa } from "../src/ike/ike_sa.ts";
 import { startIkeSaInit } from "../src/ike/ike_sa_init.ts";
 import { NoKernel } from "../src/kernel/none.ts";
-import { UdpTransport } from "../src/net/udp_transport.ts";
+import { FfiUdpTransport } from "../src/net/ffi_udp_transport.ts";
 import { driveSlices } from "./slices.ts";
 
 /** What the orchestrator tells the initiator. */
@@ -42,6 +43,8 @@ export interface InitiatorOptions {
   deadlineMs: number;
   /** After the run, delete every IKE SA (notifying the responder) and report what is left. */
   deleteAll: boolean;
+  /** Crypto helper threads, as pluto --nhelpers (-1: one per CPU less one; 0: inline). */
+  nhelpers: number;
 }
 
 /** What is left in the initiator's engine after {@link InitiatorOptions.deleteAll}. */
@@ -71,10 +74,13 @@ async function main(o: InitiatorOptions): Promise<void> {
     mode: () => 0o600,
   });
   const kernel = new NoKernel(systemEntropy);
-  const transport = new UdpTransport(500, 4500, (d, f, t) => engine.receive(d, f, t), (t) => {
+  const transport = new FfiUdpTransport(500, 4500, (d, f, t) => engine.receive(d, f, t), (t) => {
     console.error(`transport: ${t}`);
   });
+  const helpers = o.nhelpers >= 0 ? o.nhelpers : Math.max(1, navigator.hardwareConcurrency - 1);
+  const pool = helpers > 0 ? new KeHelperPool(helpers) : undefined;
   const engine: Engine = new Engine({
+    crypto: pool,
     transport,
     kernel,
     clock: systemClock,
@@ -153,7 +159,8 @@ async function main(o: InitiatorOptions): Promise<void> {
     console.log(JSON.stringify({ leftover }));
   }
   if (armed !== undefined) clearTimeout(armed);
-  transport.close();
+  await transport.close();
+  pool?.close();
 }
 
 if (import.meta.main) {

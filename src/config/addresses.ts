@@ -306,16 +306,17 @@ export function hostSelector(a: IpAddress): Selector {
 
 /** The prefix length when [start, end] is exactly one CIDR block, else undefined. */
 export function rangePrefix(start: Uint8Array, end: Uint8Array): number | undefined {
-  const bits = start.length * 8;
-  for (let prefix = 0; prefix <= bits; prefix++) {
-    if (
-      bytesEqual(applyPrefix(start, prefix, 0), start) &&
-      bytesEqual(applyPrefix(start, prefix, 1), end)
-    ) {
-      return prefix;
-    }
+  if (start.length !== end.length) return undefined;
+  // The only candidate is the number of leading bits both share; it runs per
+  // logged selector, so without allocating.
+  let i = 0;
+  while (i < start.length && start[i] === end[i]) i++;
+  const prefix = 8 * i + (i < start.length ? Math.clz32(start[i] ^ end[i]) - 24 : 0);
+  for (let j = 0; j < start.length; j++) {
+    const hostMask = 0xff >> Math.max(0, Math.min(8, prefix - 8 * j));
+    if ((start[j] & hostMask) !== 0 || (end[j] & hostMask) !== hostMask) return undefined;
   }
-  return undefined;
+  return prefix;
 }
 
 /**

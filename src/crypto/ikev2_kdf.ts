@@ -29,13 +29,18 @@ export function prfPlus(
       `prf+ cannot produce ${length} bytes with ${prf.name} (at most ${MAX_PRF_PLUS_BLOCKS} blocks)`,
     );
   }
-  const out = new Uint8Array(blocks * prf.outputBytes);
-  let t: Uint8Array = new Uint8Array(0);
+  const size = prf.outputBytes;
+  const out = new Uint8Array(blocks * size);
+  // One input buffer, Tn-1 | S | n, rewritten in place each round; T0 is empty.
+  const input = new Uint8Array(size + seed.length + 1);
+  input.set(seed, size);
   for (let n = 1; n <= blocks; n++) {
-    t = prf.compute(key, concatBytes(t, seed, Uint8Array.of(n)));
-    out.set(t, (n - 1) * prf.outputBytes);
+    input[input.length - 1] = n;
+    const t = prf.compute(key, n === 1 ? input.subarray(size) : input);
+    out.set(t, (n - 1) * size);
+    input.set(t, 0);
   }
-  return out.slice(0, length);
+  return out.subarray(0, length);
 }
 
 /** SKEYSEED = prf(Ni | Nr, g^ir) (RFC 7296 §2.14). */
@@ -70,11 +75,18 @@ export interface IkeSaKeys {
   skPr: Uint8Array;
 }
 
-/** Cuts `stream` into consecutive pieces of the given lengths. */
+/**
+ * Cuts `stream` into consecutive pieces of the given lengths: views of the
+ * one buffer, which an SA keeps for its lifetime (one allocation per key
+ * would cost ~100 bytes of bookkeeping each).
+ */
 function split(stream: Uint8Array, lengths: number[]): Uint8Array[] {
   let offset = 0;
-  return lengths.map((length) => stream.slice(offset, offset += length));
+  return lengths.map((length) => length === 0 ? NO_KEY : stream.subarray(offset, offset += length));
 }
+
+/** The integrity "key" of AEAD suites: one shared empty array (it has no bytes to change). */
+const NO_KEY = new Uint8Array(0);
 
 function total(lengths: number[]): number {
   return lengths.reduce((sum, length) => sum + length, 0);

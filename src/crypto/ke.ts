@@ -69,7 +69,7 @@ export interface KeAlgorithm {
 }
 
 /** How often {@link KeAlgorithm.generate} redraws a private value the group refuses. */
-const MAX_DRAWS = 8;
+export const MAX_DRAWS = 8;
 
 /** Runs `work` now; its result or exception settles the returned promise. */
 function settle<T>(work: () => T): Promise<T> {
@@ -104,7 +104,7 @@ function asyncAlgorithm(group: KeGroup): KeAlgorithm {
   };
 }
 
-const GROUPS = new Map<number, KeAlgorithm>(
+const SYNC_GROUPS = new Map<number, KeGroup>(
   [
     // Exponent bytes: RFC 3526 §8's upper estimates (320/420/480/540/620 bits), rounded up.
     modpGroup(MODP_2048, 2048, 40),
@@ -117,10 +117,31 @@ const GROUPS = new Map<number, KeAlgorithm>(
     ecpGroup(ECP_521, "P-521", 521),
     montgomeryGroup(CURVE25519, "X25519", 32),
     montgomeryGroup(CURVE448, "X448", 56),
-  ].map((group) => [group.id, asyncAlgorithm(group)]),
+  ].map((group) => [group.id, group]),
+);
+
+const GROUPS = new Map<number, KeAlgorithm>(
+  [...SYNC_GROUPS].map(([id, group]) => [id, asyncAlgorithm(group)]),
 );
 
 /** The key exchange method with IANA id `id`, or undefined when swan does not implement it. */
 export function keAlgorithm(id: number): KeAlgorithm | undefined {
   return GROUPS.get(id);
 }
+
+/**
+ * The synchronous group behind {@link keAlgorithm}`(id)`, for code that runs
+ * the work elsewhere (the crypto helper threads in `helpers/`).
+ */
+export function keGroup(id: number): KeGroup | undefined {
+  return SYNC_GROUPS.get(id);
+}
+
+/** Where the engine takes its key-exchange methods from: in-process, or a pool of helper threads. */
+export interface KeProvider {
+  /** The method with IANA id `id`, or undefined when swan does not implement it. */
+  keAlgorithm(id: number): KeAlgorithm | undefined;
+}
+
+/** Key exchange on the calling thread (`--nhelpers 0`, simulations, tests). */
+export const inlineKe: KeProvider = { keAlgorithm };

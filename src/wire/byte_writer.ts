@@ -95,6 +95,11 @@ export class ByteWriter {
     return this.#bytes.subarray(0, this.#length);
   }
 
+  /** Forgets what was written; the buffer is kept for the next use. */
+  reset(): void {
+    this.#length = 0;
+  }
+
   #reserve(extra: number): void {
     const needed = this.#length + extra;
     if (needed <= this.#bytes.length) return;
@@ -104,5 +109,26 @@ export class ByteWriter {
     grown.set(this.#bytes.subarray(0, this.#length));
     this.#bytes = grown;
     this.#view = new DataView(grown.buffer);
+  }
+}
+
+/** The writer {@link encodeWith} reuses; taken while in use so nested encodes get their own. */
+let scratch: ByteWriter | undefined;
+
+/**
+ * Runs `write` on a reused writer and returns an exact-size copy of what it
+ * wrote. Encoders call this once per message: a fresh growable buffer per
+ * message (and keeping its unused tail alive in stored packets) cost more
+ * than the copy.
+ */
+export function encodeWith(write: (w: ByteWriter) => void): Uint8Array {
+  const w = scratch ?? new ByteWriter(2048);
+  scratch = undefined;
+  try {
+    w.reset();
+    write(w);
+    return w.finish().slice();
+  } finally {
+    scratch = w;
   }
 }

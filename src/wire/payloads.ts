@@ -4,7 +4,7 @@
  * plus re-exports of the payload shapes so callers need one import.
  */
 
-import { ByteWriter, checkUint } from "./byte_writer.ts";
+import { type ByteWriter, checkUint, encodeWith } from "./byte_writer.ts";
 import { PAYLOAD_CRITICAL, payloadName, PayloadType } from "./constants.ts";
 import {
   decodeHeader,
@@ -52,9 +52,9 @@ function writePayloadChain(w: ByteWriter, payloads: readonly Payload[]): number 
  * Throws `RangeError` on values that do not fit (see `encodePayloadBody`).
  */
 export function encodePayloads(payloads: readonly Payload[]): { first: number; bytes: Uint8Array } {
-  const w = new ByteWriter(512);
-  const first = writePayloadChain(w, payloads);
-  return { first, bytes: w.finish() };
+  let first: number = PayloadType.NONE;
+  const bytes = encodeWith((w) => first = writePayloadChain(w, payloads));
+  return { first, bytes };
 }
 
 /**
@@ -144,11 +144,11 @@ export function encodeMessage(
   header: Omit<IkeHeader, "length" | "nextPayload">,
   payloads: readonly Payload[],
 ): Uint8Array {
-  const w = new ByteWriter(1024);
-  writeHeader(w, { ...header, nextPayload: PayloadType.NONE, length: IKE_HEADER_BYTES });
-  w.setU8(IKE_HEADER_NEXT_PAYLOAD_AT, writePayloadChain(w, payloads), "first payload type");
-  w.setU32(IKE_HEADER_LENGTH_AT, w.length, "message length");
-  return w.finish();
+  return encodeWith((w) => {
+    writeHeader(w, { ...header, nextPayload: PayloadType.NONE, length: IKE_HEADER_BYTES });
+    w.setU8(IKE_HEADER_NEXT_PAYLOAD_AT, writePayloadChain(w, payloads), "first payload type");
+    w.setU32(IKE_HEADER_LENGTH_AT, w.length, "message length");
+  });
 }
 
 /** Decodes a whole datagram: header (see `decodeHeader`) then its payload chain. Never throws. */
