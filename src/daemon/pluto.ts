@@ -5,21 +5,26 @@
 import { spawn } from "node:child_process";
 import type { PlutoOptions } from "../../cli/pluto_args.ts";
 import { SWAN_VERSION } from "../../cli/version.ts";
+import { formatAddress } from "../config/addresses.ts";
 import { denoSecretsFs, loadSecrets, type SecretEntry } from "../config/secrets.ts";
+import { KeHelperPool } from "../crypto/helpers/ke_pool.ts";
 import { systemEntropy } from "../crypto/random.ts";
 import { Engine } from "../ike/engine.ts";
 import { systemClock } from "../ike/clock.ts";
 import { type Kernel, KernelError } from "../kernel/kernel.ts";
+import type { KernelSubscription } from "../kernel/kernel_events.ts";
 import { NoKernel } from "../kernel/none.ts";
 import { PfkeyKernel } from "../kernel/pfkey.ts";
 import { UserspaceKernel } from "../kernel/userspace/userspace_kernel.ts";
 import { XfrmKernel } from "../kernel/xfrm.ts";
-import { localAddresses, UdpTransport } from "../net/udp_transport.ts";
+import { FfiUdpTransport, localAddresses } from "../net/ffi_udp_transport.ts";
 import { ControlServer } from "./control_server.ts";
 import { DEBUG_FLAGS, fileSink, Logger, type LogSink, stderrSink, syslogSink } from "./log.ts";
 import { acquireLock, EXIT_LOCK, releaseLock } from "./pid_lock.ts";
 import { buildStatus } from "./status.ts";
 import { wiresharkKeyLog } from "./wireshark_keys.ts";
+import { DefaultUpdown } from "./default_updown.ts";
+import { UpdownRunner } from "./updown.ts";
 import { type DaemonControl, handleWhack } from "./whack_handler.ts";
 
 /** Exit statuses (Libreswan's numbering). */
@@ -110,10 +115,18 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
       arm();
     }, Math.max(0, Math.min(due - engine.now(), 2 ** 31 - 1)));
   };
-  const transport = new UdpTransport(options.ikeport, options.natikeport, (data, from, to) => {
+  const transport = new FfiUdpTransport(options.ikeport, options.natikeport, (data, from, to) => {
     engine.receive(data, from, to);
   }, transportLog);
+  const helpers = helperCount(options.nhelpers);
+  const pool = helpers > 0
+    ? new KeHelperPool(helpers, {
+      onDeath: (why) => logger.log("", `crypto helper died: ${why}`, "error"),
+    })
+    : undefined;
+  logger.log("", helpers > 0 ? `starting ${helpers} crypto helper threads` : "no crypto helpers");
   const engine: Engine = new Engine({
+    crypto: pool,
     transport,
     kernel,
     clock: systemClock,
@@ -126,8 +139,25 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
     keyLog: options.wiresharkKeys !== undefined
       ? wiresharkKeyLog(options.wiresharkKeys)
       : undefined,
+    updown: new UpdownRunner({
+      path: Deno.env.get("PATH"),
+      stack: kernel.name,
+      device: (address) =>
+        transport.interfaces().find((i) =>
+          i.address === formatAddress(address) && !i.nat && i.device !== "?"
+        )?.device,
+      debug: () => logger.isDebug("updown"),
+    }, new DefaultUpdown((text) => logger.debug("updown", "", text))),
   });
   engine.timers.onEarliest = () => arm();
+  let kernelEvents: KernelSubscription | undefined;
+  try {
+    // ACQUIRE starts on-demand negotiations of routed connections; EXPIRE rekeys.
+    kernelEvents = kernel.subscribe?.((event) => engine.routing.kernelEvent(event));
+  } catch (e) {
+    if (!(e instanceof KernelError)) throw e;
+    logger.log("", `${e.message}; routed connections will not start on traffic`, "error");
+  }
   if (kernel instanceof UserspaceKernel) {
     // The datapath reads and writes ESP-in-UDP on the IKE NAT-T sockets.
     transport.onEsp = (data) => kernel.receiveEsp(data);
@@ -187,7 +217,8 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
     listen,
     unlisten: (say) => {
       engine.stopListening();
-      transport.close();
+      // The sockets close at once; the promise only waits for the poller thread to stop.
+      void transport.close();
       logger.log("", "no longer listening for IKE messages");
       say("no longer listening for IKE messages");
     },
@@ -234,10 +265,17 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
   Deno.removeSignalListener("SIGHUP", onHup);
   if (armed !== undefined) clearTimeout(armed);
   server.stop();
-  transport.close();
+  await transport.close();
+  pool?.close();
+  kernelEvents?.close();
   releaseLock(pidFile);
   logger.log("", "exiting pluto");
   return code;
+}
+
+/** `--nhelpers`: -1 is one per CPU less one (at least one), as Libreswan counts. */
+function helperCount(nhelpers: number): number {
+  return nhelpers >= 0 ? nhelpers : Math.max(1, navigator.hardwareConcurrency - 1);
 }
 
 function activeDebug(logger: Logger): string[] {

@@ -105,14 +105,11 @@ async function run(
       e.deleteState(cmd.serial, w);
       return;
     case "route":
-    case "unroute": {
-      if (!e.lookup(cmd.name, w)) return;
-      w.line(
-        `"${cmd.name}": cannot ${cmd.kind}: the ${e.deps.kernel.name} kernel interface installs no policies (kernel policies arrive with --protostack xfrm)`,
-      );
-      w.finish(RC.ROUTE);
+      await e.routing.route(cmd.name, w);
       return;
-    }
+    case "unroute":
+      await e.routing.unroute(cmd.name, w);
+      return;
     case "rekey-ike":
     case "rekey-child":
       rekeyConnection(e, cmd.name, cmd.kind === "rekey-ike" ? "ike" : "child", w, async);
@@ -130,7 +127,12 @@ async function run(
     case "connectionstatus":
       return lines(renderConnectionStatus(d.status(), cmd.name));
     case "globalstatus":
-      return lines(renderGlobalStatus(d.status(), Object.fromEntries(e.counters)));
+      return lines(
+        renderGlobalStatus(
+          d.status(),
+          Object.fromEntries([...e.counters, ...(e.deps.kernel.counters?.() ?? [])]),
+        ),
+      );
     case "shuntstatus":
       return lines(renderShuntStatus(d.status()));
     case "listpsks":

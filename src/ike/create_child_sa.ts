@@ -13,7 +13,7 @@ import { addressEquals } from "../config/addresses.ts";
 import { keName } from "../config/algorithm_names.ts";
 import { idMatches } from "../config/ids.ts";
 import type { ProposalSpec } from "../config/proposals.ts";
-import { keAlgorithm, KeError, type KeKeyPair } from "../crypto/ke.ts";
+import { KeError, type KeKeyPair } from "../crypto/ke.ts";
 import {
   ExchangeType,
   NotifyType,
@@ -184,7 +184,7 @@ async function sendChildRequest(engine: Engine, req: ChildRequest): Promise<void
   const group = req.group ?? offeredGroups(offer)[0];
   let keyPair: KeKeyPair | undefined;
   if (group !== undefined) {
-    const ke = keAlgorithm(group);
+    const ke = engine.ke(group);
     if (!ke) {
       failChild(engine, ike, child, `PFS group ${keName(group)} is not implemented`);
       if (old?.rekey) old.rekey.ours = undefined;
@@ -465,7 +465,7 @@ export async function handleCreateChildRequest(
       );
       return;
     }
-    const pair = await keAlgorithm(keId)!.generate(engine.deps.entropy);
+    const pair = await engine.ke(keId)!.generate(engine.deps.entropy);
     try {
       gir = await pair.sharedSecret(ke.data);
     } catch (e) {

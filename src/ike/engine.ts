@@ -10,6 +10,7 @@
 import { addressEquals, addressKey, formatAddress, type IpAddress } from "../config/addresses.ts";
 import type { ConnectionConfig } from "../config/connection.ts";
 import type { SecretEntry } from "../config/secrets.ts";
+import { inlineKe, type KeAlgorithm, type KeProvider } from "../crypto/ke.ts";
 import type { Entropy } from "../crypto/random.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 import type { Endpoint, Transport } from "../net/transport.ts";
@@ -41,6 +42,8 @@ import { handleInitRequest, handleInitResponseUnknown, startIkeSaInit } from "./
 import { handleAuthRequest } from "./ike_auth.ts";
 import { handleCreateChildRequest, shareableIke, startChild } from "./create_child_sa.ts";
 import { handleInformationalRequest, sendDeleteChild, sendDeleteIke } from "./informational.ts";
+import { Routing } from "./routing.ts";
+import { type Updown, UpdownRoutes } from "./updown_events.ts";
 
 /** What the engine logs through (the daemon's Logger satisfies it). */
 export interface EngineLog {
@@ -64,6 +67,10 @@ export interface EngineDeps {
   keepAlive: number;
   /** Receives every derived key when the operator asked for it (--wireshark-keys). */
   keyLog?: KeyLog;
+  /** Key exchange: helper threads (pluto --nhelpers); in-process when absent. */
+  crypto?: KeProvider;
+  /** Runs the operator's updown command as Child SAs come and go; none when absent. */
+  updown?: Updown;
 }
 
 /** Reply codes the engine hands to whack (Libreswan 5.x numbers). */
@@ -79,6 +86,10 @@ export type Counters = Map<string, number>;
 
 export class Engine {
   readonly timers = new TimerHeap();
+  /** Which routes have Child SAs; runs the updown verbs as they come and go. */
+  readonly updown: UpdownRoutes = new UpdownRoutes(this);
+  /** Traps, never-negotiate and bare shunts in the kernel; ACQUIRE and EXPIRE. */
+  readonly routing: Routing = new Routing(this);
   readonly counters: Counters = new Map();
   readonly connections = new Map<string, Connection>();
   /** IKE SAs by our SPI. */
@@ -119,6 +130,11 @@ export class Engine {
     const b = new Uint8Array(n);
     this.deps.entropy.fill(b);
     return b;
+  }
+
+  /** The key exchange method with IANA id `id` (on helper threads when configured). */
+  ke(id: number): KeAlgorithm | undefined {
+    return (this.deps.crypto ?? inlineKe).keAlgorithm(id);
   }
 
   count(key: string, by = 1): void {
@@ -323,6 +339,7 @@ export class Engine {
     conn.up = false;
     reply.line(`"${name}": terminating SAs using this connection`);
     this.#deleteConnectionSas(conn, reply, () => {
+      this.routing.forget(conn);
       this.connections.delete(name);
       this.#reindex();
       reply.finish(0);
@@ -378,6 +395,7 @@ export class Engine {
   /** Orderly shutdown: delete every IKE SA (notifying peers) unless leaving state. */
   shutdown(leaveState: boolean): Promise<void> {
     if (leaveState) return Promise.resolve();
+    const unrouted = this.routing.shutdown();
     const sas = [...this.ikeBySerial.values()].filter((s) => !s.deleted);
     return Promise.all(sas.map((sa) =>
       new Promise<void>((resolve) => {
@@ -388,7 +406,7 @@ export class Engine {
         this.removeIkeSa(sa, "shutdown");
         resolve();
       })
-    )).then(() => {});
+    )).then(() => unrouted).then(() => this.settle()); // down/unroute of the removed Child SAs
   }
 
   // ---------------------------------------------------------------- SA lifecycle
@@ -447,6 +465,7 @@ export class Engine {
 
   /** Deletes an IKE SA with its children, telling the peer when `notify` and established. */
   deleteIkeSa(sa: IkeSa, notify: boolean, done: () => void): void {
+    done = this.updown.after(sa, done);
     if (sa.deleted) {
       done();
       return;
@@ -464,6 +483,7 @@ export class Engine {
   }
 
   deleteChildSa(child: ChildSa, notify: boolean, done: () => void): void {
+    done = this.updown.after(child.ike, done);
     const ike = child.ike;
     if (notify && child.established && ike.state === "ESTABLISHED_IKE_SA" && !ike.deleted) {
       this.enqueue(ike, () =>
@@ -507,6 +527,7 @@ export class Engine {
         : 0;
       this.say({ child }, `ESP traffic information: in=${inB}B out=${outB}B`);
     }
+    this.updown.removed(child);
     if (child.installed) {
       const k = this.deps.kernel;
       k.deleteSa(child.ike.local.address, child.inSpi);
@@ -515,6 +536,7 @@ export class Engine {
       // Return the reserved SPI.
       this.deps.kernel.deleteSa(child.ike.local.address, child.inSpi);
     }
+    this.routing.childRemoved(child);
     this.count("total.ikev2.child.finished");
   }
 
@@ -534,6 +556,7 @@ export class Engine {
     this.release(sa, rc);
     this.removeIkeSa(sa, storyOf(sa));
     this.count("total.ike.ikev2.failed");
+    this.routing.negotiationFailed(conn);
     const tries = conn.config.keyingTries;
     if (retry && conn.up && (tries === 0 || conn.attempts < tries)) {
       conn.attempts++;
@@ -790,7 +813,13 @@ export class Engine {
   }
 
   #armRetransmit(sa: IkeSa, out: Outstanding): void {
-    const interval = sa.conn.config.retransmitIntervalMs * 2 ** (out.sends - 1);
+    // The wait doubles each send but never runs past the timeout: a dead peer
+    // is declared when the timeout says, not at the next doubled interval.
+    const left = out.timeoutMs - (this.now() - out.firstSent);
+    const interval = Math.min(
+      sa.conn.config.retransmitIntervalMs * 2 ** (out.sends - 1),
+      Math.max(left, 0),
+    );
     this.schedule(sa, "RETRANSMIT", interval, () => {
       if (sa.outstanding !== out || sa.deleted) return;
       const elapsed = this.now() - out.firstSent;

@@ -24,8 +24,8 @@ import { findNotify, findPayload, type Payload, type Proposal } from "../wire/pa
 import { type Connection, localEnd, remoteEnd } from "./connection.ts";
 import { type Engine, notify, RC_FATAL, udpText } from "./engine.ts";
 import { type ChildSa, hex, type IkeSa, spiText } from "./ike_sa.ts";
-import { scheduleChildLifetime, scheduleIkeLifetime } from "./lifetimes.ts";
-import { sendDeleteIke } from "./informational.ts";
+import { childSaLimits, scheduleChildLifetime, scheduleIkeLifetime } from "./lifetimes.ts";
+import { deleteChildPayload, sendDeleteIke } from "./informational.ts";
 import { scheduleLiveness } from "./liveness.ts";
 import { describeOffer, errorNotifies, notifyText, payloadList } from "./payload_text.ts";
 import {
@@ -426,9 +426,16 @@ export async function installChild(
     integId: c.integId,
     esn: c.esn ?? false,
     replayWindow: sa.conn.config.replayWindow,
+    limits: childSaLimits(sa.conn.config, keying.initiator),
+    peerReady: keying.initiator,
   };
   // RFC 3948: behind a NAT, ESP travels in UDP on the IKE NAT-T ports.
   const encap = sa.natT ? { srcPort: sa.local.port, dstPort: sa.remote.port } : undefined;
+  const unrouted = await engine.updown.route(child); // updown prepare and route
+  if (unrouted) {
+    failChild(engine, sa, child, `cannot install Child SA: ${unrouted}`, child.outSpi);
+    return false;
+  }
   try {
     await engine.deps.kernel.addSa({
       ...base,
@@ -483,6 +490,11 @@ export async function installChild(
   child.installed = true;
   child.established = true;
   child.addTime = engine.deps.clock.epochSeconds();
+  const refused = await engine.updown.up(child); // updown up
+  if (refused) {
+    failChild(engine, sa, child, `cannot install Child SA: ${refused}`, child.outSpi);
+    return false;
+  }
   child.conn.newestChild = child.serial;
   engine.count("total.ikev2.child.established");
   scheduleChildLifetime(engine, child, keying.initiator);
@@ -503,18 +515,11 @@ export function failChild(
   engine.say({ child }, why);
   engine.removeChildSa(child);
   if (peerSpiValue !== undefined && sa.state === "ESTABLISHED_IKE_SA" && sa.initiator) {
-    const spi = new Uint8Array(4);
-    new DataView(spi.buffer).setUint32(0, peerSpiValue);
     engine.sendRequest(
       sa,
       ExchangeType.INFORMATIONAL,
       (id) =>
-        engine.sealed(sa, ExchangeType.INFORMATIONAL, id, false, [{
-          type: PayloadType.D,
-          protocol: ProtocolId.ESP,
-          spiSize: 4,
-          spis: [spi],
-        }]),
+        engine.sealed(sa, ExchangeType.INFORMATIONAL, id, false, [deleteChildPayload(child.inSpi)]),
       () => {},
       () => {},
     );
@@ -605,7 +610,8 @@ export async function handleAuthRequest(
   ];
   response.push(...(await respondChild(engine, sa, conn, payloads)));
   engine.respond(sa, header, response);
-  sa.initResponse = undefined;
+  // Signed and keyed: later exchanges bring their own nonces.
+  sa.initResponse = sa.ni = sa.nr = undefined;
 }
 
 /** Among the connections for this host pair, one whose IDs and IKE algorithms fit; the current one first. */

@@ -10,7 +10,7 @@
  */
 import { keName } from "../config/algorithm_names.ts";
 import { formatIkeProposals } from "../config/proposals.ts";
-import { keAlgorithm, KeError, type KeKeyPair } from "../crypto/ke.ts";
+import { KeError, type KeKeyPair } from "../crypto/ke.ts";
 import { ExchangeType, NotifyType, PayloadType, ProtocolId } from "../wire/constants.ts";
 import type { IkeHeader } from "../wire/header.ts";
 import { findNotify, findPayload, type Payload, type Proposal } from "../wire/payloads.ts";
@@ -62,7 +62,7 @@ async function sendIkeRekey(
   whack: Attached | undefined,
   group: number,
 ): Promise<void> {
-  const ke = keAlgorithm(group);
+  const ke = engine.ke(group);
   if (sa.deleted || sa.state !== "ESTABLISHED_IKE_SA" || !ke) {
     if (sa.rekey) sa.rekey.ours = undefined;
     whack?.finish(RC_FATAL);
@@ -234,7 +234,7 @@ export async function respondIkeRekey(
     refuse("the chosen proposal carries no 8-byte SPI", NotifyType.INVALID_SYNTAX);
     return;
   }
-  const keyPair = await keAlgorithm(keId)!.generate(engine.deps.entropy);
+  const keyPair = await engine.ke(keId)!.generate(engine.deps.entropy);
   let gir: Uint8Array;
   try {
     gir = await keyPair.sharedSecret(keP.data);

@@ -9,7 +9,7 @@ import { keName } from "../config/algorithm_names.ts";
 import { encrAlgorithm } from "../crypto/encr.ts";
 import { integAlgorithm } from "../crypto/integ.ts";
 import { deriveIkeSaKeys, rekeySkeyseed, skeyseed } from "../crypto/ikev2_kdf.ts";
-import { keAlgorithm, KeError } from "../crypto/ke.ts";
+import { KeError } from "../crypto/ke.ts";
 import { prfAlgorithm } from "../crypto/prf.ts";
 import type { Endpoint } from "../net/transport.ts";
 import {
@@ -100,7 +100,7 @@ export function startIkeSaInit(
 
 /** (Re)sends our IKE_SA_INIT request with a fresh KE for `sa.keGroup`. */
 async function sendInit(engine: Engine, sa: IkeSa): Promise<void> {
-  const ke = keAlgorithm(sa.keGroup);
+  const ke = engine.ke(sa.keGroup);
   if (!ke) {
     engine.say({ sa }, `KE ${keName(sa.keGroup)} is not implemented`, "error");
     engine.failInitiation(sa, RC_FATAL, false);
@@ -329,7 +329,8 @@ function floatIfNat(engine: Engine, sa: IkeSa): void {
 
 /** encapsulation=yes, or a kernel that reads ESP only from the NAT-T socket. */
 function forceEncapsulation(engine: Engine, sa: IkeSa): boolean {
-  return sa.conn.config.encapsulation === "yes" || engine.deps.kernel.requiresEncapsulation === true;
+  return sa.conn.config.encapsulation === "yes" ||
+    engine.deps.kernel.requiresEncapsulation === true;
 }
 
 /** The peer's NAT-T port: IANA's 4500, as every implementation uses. */
@@ -505,7 +506,7 @@ export function handleInitRequest(
   );
   const chosen = pick.chosen, answerProposal = pick.proposal;
   engine.enqueue(sa, async () => {
-    const ke = keAlgorithm(chosen.keId)!;
+    const ke = engine.ke(chosen.keId)!;
     sa.keyPair = await ke.generate(engine.deps.entropy);
     let gir: Uint8Array;
     try {

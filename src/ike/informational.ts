@@ -75,11 +75,16 @@ export function sendDeleteIke(engine: Engine, sa: IkeSa, done: () => void, wait:
   );
 }
 
+/** A Delete payload naming a Child SA by the SPI we receive on (RFC 7296 §1.4.1). */
+export function deleteChildPayload(inSpi: number): Payload {
+  const spi = new Uint8Array(4);
+  new DataView(spi.buffer).setUint32(0, inSpi);
+  return { type: PayloadType.D, protocol: ProtocolId.ESP, spiSize: 4, spis: [spi] };
+}
+
 /** Asks the peer to delete one Child SA; `done` after the answer or the timeout. */
 export function sendDeleteChild(engine: Engine, child: ChildSa, done: () => void): void {
   const sa = child.ike;
-  const spi = new Uint8Array(4);
-  new DataView(spi.buffer).setUint32(0, child.inSpi);
   engine.say(
     { child },
     `sent INFORMATIONAL request to delete established Child SA using IKE SA #${sa.serial}`,
@@ -88,12 +93,7 @@ export function sendDeleteChild(engine: Engine, child: ChildSa, done: () => void
     sa,
     ExchangeType.INFORMATIONAL,
     (id) =>
-      engine.sealed(sa, ExchangeType.INFORMATIONAL, id, false, [{
-        type: PayloadType.D,
-        protocol: ProtocolId.ESP,
-        spiSize: 4,
-        spis: [spi],
-      }]),
+      engine.sealed(sa, ExchangeType.INFORMATIONAL, id, false, [deleteChildPayload(child.inSpi)]),
     () => done(),
     done,
   );

@@ -10,6 +10,8 @@
  * later than the creator's own rekey, so the two do not race in the normal
  * case. With rekey=no both sides only arm `EXPIRE`.
  */
+import type { ConnectionConfig } from "../config/connection.ts";
+import type { SaLimits } from "../kernel/kernel.ts";
 import { rekeyChild, startChild } from "./create_child_sa.ts";
 import type { Engine } from "./engine.ts";
 import type { ChildSa, IkeSa } from "./ike_sa.ts";
@@ -28,6 +30,22 @@ export function rekeyDelay(
   const margin = creator ? marginS * (1 + (fuzzPercent / 100) * r) : marginS / 2;
   const at = lifetimeS - margin;
   return Math.max(at > 0 ? at : lifetimeS / 2, 1) * 1000;
+}
+
+/**
+ * The byte and packet limits of a Child SA's kernel SAs (ipsec-max-bytes,
+ * ipsec-max-packets): hard at the configured value, soft at 80 % of it for
+ * the SA's creator and 90 % for the other side, so that, as with time
+ * lifetimes, the creator normally rekeys first and the two do not collide.
+ */
+export function childSaLimits(cfg: ConnectionConfig, creator: boolean): SaLimits {
+  const percent = creator ? 80n : 90n;
+  return {
+    softBytes: cfg.ipsecMaxBytes * percent / 100n,
+    hardBytes: cfg.ipsecMaxBytes,
+    softPackets: cfg.ipsecMaxPackets * percent / 100n,
+    hardPackets: cfg.ipsecMaxPackets,
+  };
 }
 
 /** Arms an established IKE SA's REKEY and REPLACE/EXPIRE events. */

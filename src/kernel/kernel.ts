@@ -1,4 +1,5 @@
 import type { IpAddress, Selector } from "../config/addresses.ts";
+import type { KernelEvent, KernelSubscription } from "./kernel_events.ts";
 
 /**
  * What the engine asks of an IPsec stack. Adapters: `none` (keys are
@@ -31,6 +32,14 @@ export interface Kernel {
   addPolicy?(policy: KernelPolicy): Promise<void>;
   /** Removes a policy added by {@link addPolicy}; an absent one is ignored. */
   deletePolicy?(policy: KernelPolicy): Promise<void>;
+  /**
+   * Delivers ACQUIRE and EXPIRE as they happen until closed. Stacks that
+   * raise no such events (none) leave it out. Throws KernelError
+   * when the stack cannot report them.
+   */
+  subscribe?(listener: (event: KernelEvent) => void): KernelSubscription;
+  /** Datapath counters for `whack --globalstatus` (`total.…` keys); stacks in the kernel have none. */
+  counters?(): ReadonlyMap<string, number>;
 }
 
 /** One IPsec policy: traffic from `src` to `dst` in direction `dir` must use ESP between the SA ends. */
@@ -44,6 +53,12 @@ export interface KernelPolicy {
   mode: "tunnel" | "transport";
   /** Ties the policy to its SAs; 0 lets any SA with matching addresses serve it. */
   reqid: number;
+  /**
+   * A shunt instead of protection: `pass` lets the traffic through in the
+   * clear, `drop` discards it. Absent: ESP between the SA ends, and without
+   * an SA the stack asks for one (ACQUIRE), which makes the policy a trap.
+   */
+  shunt?: "pass" | "drop";
 }
 
 /** One direction of an ESP Child SA as the kernel needs it. */
@@ -66,6 +81,27 @@ export interface KernelSa {
   encap?: { srcPort: number; dstPort: number };
   /** Ties the SA to its policies (see {@link KernelPolicy.reqid}); 0 when absent. */
   reqid?: number;
+  /** Byte and packet lifetimes (ipsec-max-bytes/-packets); absent: unlimited. */
+  limits?: SaLimits;
+  /**
+   * The peer installed its side before we install ours: we initiated the
+   * exchange that created the SA, and its answer came after its install.
+   * When not, a stack may keep sending on an older SA for the same traffic
+   * until the peer shows it has the new keys (the RFC 7296 §2.8 rekey race).
+   */
+  peerReady?: boolean;
+}
+
+/**
+ * Byte and packet lifetimes of one SA direction (RFC 4301 §4.4.2.1): at a
+ * soft limit the stack raises a soft EXPIRE (time to rekey), at a hard one
+ * it stops using the SA and raises a hard EXPIRE.
+ */
+export interface SaLimits {
+  softBytes: bigint;
+  hardBytes: bigint;
+  softPackets: bigint;
+  hardPackets: bigint;
 }
 
 /** A stack refused an operation; the text is shown to the operator as is. */

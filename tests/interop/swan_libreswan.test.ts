@@ -142,3 +142,45 @@ Deno.test("interop: swan → Libreswan 4.10 with a Child SA Libreswan cannot ins
     await assertSwanClean(peers.swan, CONN);
   });
 });
+
+Deno.test("interop: IKE SA rekey with Libreswan 4.10 from either side; one IKE SA remains on both", async () => {
+  await withSwanAndLibreswan({ childless: true }, async (peers) => {
+    const up = await peers.swan.whack(["--name", CONN, "--initiate"], {
+      timeoutMs: INITIATE_TIMEOUT_MS,
+    });
+    assert.equal(up.code, 0, `swan: --initiate\n${show(up)}`);
+    await assertChildlessIkeSa(peers);
+    const serialsBefore = (await swanSas(peers.swan, CONN)).ikeSerials;
+
+    const byUs = await peers.swan.whack(["--name", CONN, "--rekey-ike"], {
+      timeoutMs: INITIATE_TIMEOUT_MS,
+    });
+    assert.equal(byUs.code, 0, `swan: --rekey-ike\n${show(byUs)}`);
+    assert.match(byUs.stdout, /rekeyed IKE SA/, show(byUs));
+    // The old IKE SA is deleted by the rekey initiator; both end with exactly one.
+    await eventually(() => libreswanStates(peers.lsw), (s) => s.length === 1);
+    await assertChildlessIkeSa(peers);
+    const serialsAfterUs = (await swanSas(peers.swan, CONN)).ikeSerials;
+    assert.notDeepEqual(serialsAfterUs, serialsBefore, "swan: the IKE SA was not replaced");
+    const theirsAfterUs = (await libreswanStates(peers.lsw))[0];
+
+    const byThem = await peers.lsw.whack(["--name", CONN, "--rekey-ike"], INITIATE_TIMEOUT_MS);
+    assert.equal(byThem.code, 0, `Libreswan: --rekey-ike\n${show(byThem)}`);
+    await eventually(
+      () => libreswanStates(peers.lsw),
+      (s) => s.length === 1 && s[0].split(":")[0] !== theirsAfterUs.split(":")[0],
+    );
+    await assertChildlessIkeSa(peers);
+    const serialsAfterThem = (await swanSas(peers.swan, CONN)).ikeSerials;
+    assert.notDeepEqual(
+      serialsAfterThem,
+      serialsAfterUs,
+      "swan: Libreswan's rekey did not replace our IKE SA",
+    );
+
+    const down = await peers.swan.whack(["--name", CONN, "--terminate"]);
+    assert.equal(down.code, 0, `swan: --terminate\n${show(down)}`);
+    await assertLibreswanClean(peers.lsw);
+    await assertSwanClean(peers.swan, CONN);
+  });
+});

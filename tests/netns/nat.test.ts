@@ -2,8 +2,8 @@
  * NAT traversal through a real NAT: west (198.51.100.10) sits behind a
  * namespace that masquerades it (nftables) to 192.0.2.254 on the way to east
  * (192.0.2.2). swan must detect the NAT, float IKE to 4500, mark ESP as
- * UDP-encapsulated and keep the mapping alive; the NAT's own nftables
- * counters are the witness for the keepalives.
+ * UDP-encapsulated, keep the mapping alive and rekey through it; the NAT's own
+ * nftables counters are the witness for the keepalives.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -132,8 +132,24 @@ table ip swan_nat {
     const k1 = await eventually(keepalives, (k) => k - k0 >= 2, { timeoutMs: 6000 });
     assert.ok(k1 - k0 >= 2, `only ${k1 - k0} keepalives crossed the NAT`);
 
+    // Rekeys through the NAT: the new SAs stay on 4500 and encapsulated.
+    const rekeyChild = await w.whack(["--name", "west-east", "--rekey-child"]);
+    assert.equal(rekeyChild.code, 0, rekeyChild.stdout + w.log());
+    assert.match(rekeyChild.stdout, /rekeyed Child SA #2 using #1; IPsec tunnel .* \{ESPinUDP/);
+    const rekeyIke = await e.whack(["--name", "west-east", "--rekey-ike"]);
+    assert.equal(rekeyIke.code, 0, rekeyIke.stdout + e.log());
+    assert.match(rekeyIke.stdout, /rekeyed IKE SA #1/);
+    const after = (await w.whack(["--showstates"])).stdout;
+    assert.match(after, /established IKE SA/);
+    assert.doesNotMatch(after, /"west-east":500 /, "an SA fell back to port 500");
+    const ikeSerial = /#(\d+): "west-east":4500 established IKE SA/.exec(after)?.[1];
+    assert.ok(ikeSerial && ikeSerial !== "1", `west's IKE SA was not replaced:\n${after}`);
+
     // Delete from the responder reaches west through the NAT's mapping.
-    const down = await e.whack(["--deletestate", "1"]);
+    const eastIke = /#(\d+): "west-east":4500 established IKE SA/.exec(
+      (await e.whack(["--showstates"])).stdout,
+    )?.[1];
+    const down = await e.whack(["--deletestate", eastIke ?? "0"]);
     assert.equal(down.code, 0, down.stdout + e.log());
     const left = await eventually(
       async () => (await w.whack(["--showstates"])).stdout.trim(),
