@@ -253,7 +253,7 @@ export class XfrmKernel implements Kernel {
 
   addSa(sa: KernelSa): Promise<void> {
     const key = saKey(sa.dst, sa.spi);
-    const spec = this.#saSpec(sa);
+    const spec = xfrmSaSpec(sa);
     try {
       this.#send(buildSaRequest(spec, this.#larval.has(key)));
     } catch (e) {
@@ -357,50 +357,6 @@ export class XfrmKernel implements Kernel {
     this.#socket.close();
   }
 
-  #saSpec(sa: KernelSa): XfrmSaSpec {
-    const cipher = CIPHERS.get(sa.encrId);
-    if (cipher === undefined) throw new KernelError(`ESP cipher ${sa.encrId} has no XFRM name`);
-    let aead: XfrmAead | undefined, crypt: XfrmCrypt | undefined, auth: XfrmAuth | undefined;
-    if (cipher.aead) {
-      aead = { name: cipher.name, key: sa.encrKey, icvBits: AEAD_ICV_BITS };
-    } else {
-      crypt = { name: cipher.name, key: sa.encrKey };
-    }
-    if (sa.integId !== AUTH_NONE) {
-      const integ = INTEGRITY.get(sa.integId);
-      if (integ === undefined) {
-        throw new KernelError(`ESP integrity algorithm ${sa.integId} has no XFRM name`);
-      }
-      auth = { name: integ.name, key: sa.integKey, truncBits: integ.truncBits };
-    }
-    let selector = ANY_SELECTOR;
-    if (sa.mode === "transport") {
-      const s = xfrmSelector(sa.srcSelector, sa.dstSelector);
-      if (typeof s === "string") throw new KernelError(`cannot install SA: ${s}`);
-      selector = s;
-    }
-    const esnReplay = sa.esn || sa.replayWindow > LEGACY_REPLAY_MAX;
-    return {
-      selector,
-      src: sa.src,
-      dst: sa.dst,
-      spi: sa.spi,
-      proto: IPPROTO_ESP,
-      reqid: sa.reqid ?? 0,
-      mode: sa.mode === "tunnel" ? XFRM_MODE_TUNNEL : XFRM_MODE_TRANSPORT,
-      replayWindow: esnReplay ? 0 : sa.replayWindow,
-      flags: sa.esn ? XFRM_STATE_ESN : 0,
-      lifetime: NO_LIFETIME,
-      aead,
-      crypt,
-      auth,
-      encap: sa.encap
-        ? { type: UDP_ENCAP_ESPINUDP, sport: sa.encap.srcPort, dport: sa.encap.dstPort }
-        : undefined,
-      esnWindow: esnReplay ? sa.replayWindow : undefined,
-    };
-  }
-
   #policySelector(policy: KernelPolicy): XfrmSelector {
     const s = xfrmSelector(policy.src, policy.dst);
     if (typeof s === "string") throw new KernelError(`cannot install policy: ${s}`);
@@ -471,4 +427,50 @@ export class XfrmKernel implements Kernel {
       refusal(e, "cannot remove SA");
     }
   }
+}
+
+/** The XFRM state for one direction of a Child SA (algorithms by kernel name, limits, NAT-T). */
+export function xfrmSaSpec(sa: KernelSa): XfrmSaSpec {
+  const cipher = CIPHERS.get(sa.encrId);
+  if (cipher === undefined) throw new KernelError(`ESP cipher ${sa.encrId} has no XFRM name`);
+  let aead: XfrmAead | undefined, crypt: XfrmCrypt | undefined, auth: XfrmAuth | undefined;
+  if (cipher.aead) {
+    aead = { name: cipher.name, key: sa.encrKey, icvBits: AEAD_ICV_BITS };
+  } else {
+    crypt = { name: cipher.name, key: sa.encrKey };
+  }
+  if (sa.integId !== AUTH_NONE) {
+    const integ = INTEGRITY.get(sa.integId);
+    if (integ === undefined) {
+      throw new KernelError(`ESP integrity algorithm ${sa.integId} has no XFRM name`);
+    }
+    auth = { name: integ.name, key: sa.integKey, truncBits: integ.truncBits };
+  }
+  let selector = ANY_SELECTOR;
+  if (sa.mode === "transport") {
+    const s = xfrmSelector(sa.srcSelector, sa.dstSelector);
+    if (typeof s === "string") throw new KernelError(`cannot install SA: ${s}`);
+    selector = s;
+  }
+  const esnReplay = sa.esn || sa.replayWindow > LEGACY_REPLAY_MAX;
+  return {
+    selector,
+    src: sa.src,
+    dst: sa.dst,
+    spi: sa.spi,
+    proto: IPPROTO_ESP,
+    reqid: sa.reqid ?? 0,
+    mode: sa.mode === "tunnel" ? XFRM_MODE_TUNNEL : XFRM_MODE_TRANSPORT,
+    replayWindow: esnReplay ? 0 : sa.replayWindow,
+    flags: sa.esn ? XFRM_STATE_ESN : 0,
+    // ipsec-max-bytes/-packets: the kernel raises soft/hard EXPIREs at these (rekey / delete).
+    lifetime: sa.limits ? { ...NO_LIFETIME, ...sa.limits } : NO_LIFETIME,
+    aead,
+    crypt,
+    auth,
+    encap: sa.encap
+      ? { type: UDP_ENCAP_ESPINUDP, sport: sa.encap.srcPort, dport: sa.encap.dstPort }
+      : undefined,
+    esnWindow: esnReplay ? sa.replayWindow : undefined,
+  };
 }
