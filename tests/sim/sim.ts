@@ -67,7 +67,7 @@ export class Sim {
     secrets: string,
     seed: number,
     debug: string[] = [],
-    kernel: (entropy: Entropy) => NoKernel = (e) => new NoKernel(e),
+    kernel: (entropy: Entropy) => NoKernel = (e) => new NoKernel(e, { recordSas: true }),
   ): Node {
     const addr = parseAddress(address)!;
     const fs: SecretsFs = {
