@@ -3,8 +3,8 @@
  * `IFF_TUN | IFF_NO_PI` (bare IP packets, no packet-information prefix), and
  * nonblocking reads and writes. Deno cannot wrap a raw descriptor in a
  * `Deno.FsFile` and the `TUNSETIFF` ioctl needs one, so all I/O goes through
- * FFI. Waiting for packets runs `poll(2)` on an FFI worker thread together
- * with an eventfd, so {@link TunFd.close} wakes a pending wait at once.
+ * FFI. Reading is {@link readTunPacket} on the descriptor, by whichever
+ * thread waits for packets (the userspace stack's outbound worker).
  */
 import { ErrnoError, lastErrno, libc } from "./libc.ts";
 
@@ -22,32 +22,33 @@ const IFF_NO_PI = 0x1000;
 const IFNAMSIZ = 16;
 /** `sizeof(struct ifreq)` on 64-bit Linux. */
 const IFREQ_BYTES = 40;
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
-const POLLIN = 0x1;
 const EAGAIN = 11;
 const EINTR = 4;
 
-/** An open TUN device: its kernel-assigned name and nonblocking packet I/O. */
+/**
+ * Reads one packet from TUN descriptor `fd` into `buf` without blocking: its
+ * length, or 0 when none is queued. A packet longer than `buf` is truncated
+ * by the kernel, so size `buf` above the device MTU. Throws {@link ErrnoError} naming `name`
+ * on other failures (the device was deleted under us).
+ */
+export function readTunPacket(fd: number, buf: Uint8Array, name: string): number {
+  const n = Number(libc().read(fd, buf, BigInt(buf.length)));
+  if (n >= 0) return n;
+  const errno = lastErrno();
+  if (errno === EAGAIN || errno === EINTR) return 0;
+  throw new ErrnoError(`read(${name})`, errno);
+}
+
+/** An open TUN device: its kernel-assigned name, its descriptor and nonblocking writes. */
 export class TunFd {
   /** The interface name the kernel gave the device (e.g. `ipsec0`). */
   readonly name: string;
   #fd: number;
-  #wakeFd: number;
-  /** `struct pollfd[2]`: the device, then the wake-up eventfd. */
-  #pollFds = new Uint8Array(16);
   #closed = false;
-  #waiting: Promise<unknown> | undefined;
 
-  private constructor(name: string, fd: number, wakeFd: number) {
+  private constructor(name: string, fd: number) {
     this.name = name;
     this.#fd = fd;
-    this.#wakeFd = wakeFd;
-    const view = new DataView(this.#pollFds.buffer);
-    view.setInt32(0, fd, true);
-    view.setInt16(4, POLLIN, true);
-    view.setInt32(8, wakeFd, true);
-    view.setInt16(12, POLLIN, true);
   }
 
   /**
@@ -71,31 +72,11 @@ export class TunFd {
       lib.close(fd);
       throw new ErrnoError(`TUNSETIFF(${name || "tun%d"})`, errno);
     }
-    const wakeFd = lib.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakeFd < 0) {
-      const errno = lastErrno();
-      lib.close(fd);
-      throw new ErrnoError("eventfd", errno);
-    }
     const end = ifreq.indexOf(0);
     const given = new TextDecoder().decode(
       ifreq.subarray(0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end),
     );
-    return new TunFd(given, fd, wakeFd);
-  }
-
-  /**
-   * Reads one packet into `buf` without blocking: its length, or 0 when
-   * none is queued (or the device is closed). A packet longer than `buf`
-   * is truncated by the kernel, so size `buf` above the device MTU.
-   */
-  read(buf: Uint8Array): number {
-    if (this.#closed) return 0;
-    const n = Number(libc().read(this.#fd, buf, BigInt(buf.length)));
-    if (n >= 0) return n;
-    const errno = lastErrno();
-    if (errno === EAGAIN || errno === EINTR) return 0;
-    throw new ErrnoError(`read(${this.name})`, errno);
+    return new TunFd(given, fd);
   }
 
   /**
@@ -109,35 +90,21 @@ export class TunFd {
   }
 
   /**
-   * Resolves once a packet may be read, after `timeoutMs` at the latest, or
-   * when the device is closed. The wait runs on an FFI worker thread.
+   * The device's descriptor, for a datapath thread that reads it directly
+   * (descriptors are process-wide); it stays valid until {@link close}.
    */
-  async waitReadable(timeoutMs: number): Promise<void> {
-    if (this.#closed) return;
-    const waiting = libc().poll(this.#pollFds, 2n, timeoutMs);
-    this.#waiting = waiting;
-    await waiting;
-    this.#waiting = undefined;
-  }
-
-  /** Whether {@link close} was called. */
-  get closed(): boolean {
-    return this.#closed;
+  get fd(): number {
+    return this.#fd;
   }
 
   /**
    * Closes the device (the kernel removes a non-persistent TUN interface with
-   * its routes). A pending {@link waitReadable} is woken and awaited first, so
-   * no worker thread polls a closed descriptor.
+   * its routes). Whoever reads the descriptor must have stopped first: a
+   * closed descriptor number is soon reused.
    */
-  async close(): Promise<void> {
+  close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const one = new Uint8Array(8);
-    new DataView(one.buffer).setBigUint64(0, 1n, true);
-    libc().write(this.#wakeFd, one, 8n);
-    await this.#waiting;
     libc().close(this.#fd);
-    libc().close(this.#wakeFd);
   }
 }

@@ -162,6 +162,7 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
     // The datapath reads and writes ESP-in-UDP on the IKE NAT-T sockets.
     transport.onEsp = (data) => kernel.receiveEsp(data);
     kernel.sendEsp = (from, to, packet) => transport.sendEsp(from, to, packet);
+    kernel.espSocket = (from) => transport.socketFd(from);
     kernel.log = (text) => logger.log("", text);
   }
 

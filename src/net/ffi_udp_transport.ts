@@ -67,9 +67,11 @@ export class FfiUdpTransport implements Transport {
 
   /**
    * Receives ESP-in-UDP datagrams arriving on a NAT-T socket (first four
-   * bytes non-zero: an SPI), for a userspace datapath. Set it before the
-   * first {@link update}: NAT-T sockets are bound with the kernel's ESP
-   * decapsulation only while nobody claims ESP here.
+   * bytes non-zero: an SPI), for a userspace datapath. The bytes are valid
+   * only during the call (the receive buffer is reused; a datapath handles
+   * a packet at once). Set it before the first {@link update}: NAT-T
+   * sockets are bound with the kernel's ESP decapsulation only while nobody
+   * claims ESP here.
    */
   get onEsp(): ((data: Uint8Array, from: Endpoint, to: Endpoint) => void) | undefined {
     return this.#onEsp;
@@ -195,19 +197,18 @@ export class FfiUdpTransport implements Transport {
       port: got.from.port,
     };
     const to: Endpoint = { address: got.to ?? b.address, port: b.port };
-    // A copy: the engine keeps datagrams across awaits, the buffer is reused at once.
-    let data = this.#buffer.slice(0, got.length);
+    const received = this.#buffer.subarray(0, got.length);
     if (b.port === this.natPort) {
-      if (data.length === 1 && data[0] === 0xff) return; // NAT-T keepalive (RFC 3948 §2.3)
-      if (data.length < 4) return;
-      if (data[0] | data[1] | data[2] | data[3]) {
-        // ESP in UDP (RFC 3948): for a userspace datapath, if there is one.
-        this.#onEsp?.(data, from, to);
+      if (received.length === 1 && received[0] === 0xff) return; // NAT-T keepalive (RFC 3948 §2.3)
+      if (received.length < 4) return;
+      if (received[0] | received[1] | received[2] | received[3]) {
+        // ESP in UDP (RFC 3948): for a userspace datapath, if there is one; no copy.
+        this.#onEsp?.(received, from, to);
         return;
       }
-      data = data.subarray(4);
     }
-    this.onPacket(data, from, to);
+    // A copy: the engine keeps datagrams across awaits, the buffer is reused at once.
+    this.onPacket(received.slice(b.port === this.natPort ? 4 : 0), from, to);
   }
 
   #sendFrom(from: Endpoint, to: Endpoint, data: Uint8Array, what: string): void {
@@ -242,6 +243,15 @@ export class FfiUdpTransport implements Transport {
   /** Sends an ESP-in-UDP datagram from our NAT-T socket (no non-ESP marker: ESP starts with its SPI). */
   sendEsp(from: Endpoint, to: Endpoint, packet: Uint8Array): void {
     this.#sendFrom(from, to, packet, "ESP packet");
+  }
+
+  /**
+   * The descriptor of the socket bound to `from`, for a datapath thread
+   * that sends ESP from it (it should `dup` it: the socket closes when its
+   * address goes away); undefined when none is bound there.
+   */
+  socketFd(from: Endpoint): number | undefined {
+    return this.#bound.get(`${addressKey(from.address)}|${from.port}`)?.socket.fd;
   }
 
   sendKeepalive(from: Endpoint, to: Endpoint): void {

@@ -74,7 +74,9 @@ export type DropReason =
   /** Outbound: the SA has sent its last sequence number and must be replaced (RFC 4303 §3.3.3). */
   | "seq-exhausted"
   /** Either way: the SA reached its hard byte or packet limit. */
-  | "expired";
+  | "expired"
+  /** Outbound: the host refused the sealed packet (`sendto` failed). */
+  | "send";
 
 /** A packet that hit a routed connection's trap: the engine should negotiate an SA. */
 export interface Acquire {
@@ -88,14 +90,16 @@ export interface Acquire {
 
 /** What the datapath needs from the world around it. */
 export interface DatapathIo {
-  /** Sends one ESP packet inside UDP from `from` to `to` (the NAT-T socket). */
-  sendEsp(from: Endpoint, to: Endpoint, packet: Uint8Array): void;
+  /** Sends one ESP packet of `sa` inside UDP from `from` to `to` (the NAT-T socket). */
+  sendEsp(from: Endpoint, to: Endpoint, packet: Uint8Array, sa: EspSa): void;
   /** Hands a decrypted inner IP packet to the host; false when it was refused. */
   deliver(packet: Uint8Array): boolean;
   /** Told about trap hits, at most once per trap per {@link ACQUIRE_INTERVAL_MS}. */
   onAcquire?(acquire: Acquire): void;
   /** Told once when `sa` reaches its soft limit and once when it reaches its hard one. */
   onExpire?(sa: EspSa, hard: boolean): void;
+  /** Told when a waiting outbound SA becomes current because its peer used the pair. */
+  onPeerReady?(sa: EspSa): void;
   /** IVs for CBC. */
   entropy: Entropy;
   /** Milliseconds on a monotonic clock (acquire rate limit); default `performance.now()`. */
@@ -169,6 +173,15 @@ export class Datapath {
     return sa;
   }
 
+  /**
+   * Makes a waiting outbound SA current: its peer has shown it installed the
+   * pair (another datapath, holding the inbound SA, saw it).
+   */
+  peerReady(dst: IpAddress, spi: number): void {
+    const sa = this.sad.find(dst, spi);
+    if (sa !== undefined) sa.pendingSince = undefined;
+  }
+
   /** Packets dropped so far, by reason (reasons never seen are absent). */
   drops(): ReadonlyMap<DropReason, number> {
     return this.#drops;
@@ -193,6 +206,7 @@ export class Datapath {
     // The peer sends with the keys of this pair: our outbound SA of the pair is safe to use.
     if (sa.partner !== undefined) {
       sa.partner.pendingSince = undefined;
+      this.#io.onPeerReady?.(sa.partner);
       sa.partner = undefined;
     }
     if (opened.nextHeader === NEXT_HEADER_NONE) return this.#fail("dummy");
@@ -263,6 +277,7 @@ export class Datapath {
       { address: sa.config.src, port: encap?.srcPort ?? 0 },
       { address: sa.config.dst, port: encap?.dstPort ?? 0 },
       esp,
+      sa,
     );
     return true;
   }

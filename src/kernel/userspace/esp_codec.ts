@@ -8,6 +8,7 @@
  *
  * Opening is total: every failure is a {@link EspDropReason}, never a throw.
  */
+import type { AeadContext } from "../../../ffi/libcrypto.ts";
 import type { EncrAlgorithm } from "../../crypto/encr.ts";
 import type { IntegAlgorithm } from "../../crypto/integ.ts";
 
@@ -21,6 +22,12 @@ export interface EspTransform {
   integKey: Uint8Array;
   /** Extended (64-bit) sequence numbers. */
   esn: boolean;
+  /**
+   * AEAD ciphers, where libcrypto is available: a context keyed once for
+   * the SA, and a nonce buffer holding the salt, then room for the IV
+   * (RFC 4106 §4, RFC 7634 §2). Without it, `encr` does the work per packet.
+   */
+  aead?: { context: AeadContext; nonce: Uint8Array };
 }
 
 /** Next Header values of tunnel-mode payloads (IANA protocol numbers). */
@@ -117,6 +124,18 @@ export function espSeal(
   view.setUint32(4, seq % TWO_32);
   header.set(iv, ESP_HEADER_BYTES);
 
+  if (t.aead !== undefined) {
+    const packet = new Uint8Array(header.length + plaintext.length + t.encr.icvBytes);
+    packet.set(header);
+    t.aead.nonce.set(iv, t.encr.saltBytes);
+    t.aead.context.seal(
+      t.aead.nonce,
+      aeadAad(header, t.esn, seq),
+      plaintext,
+      packet.subarray(header.length),
+    );
+    return packet;
+  }
   if (t.encr.aead) {
     const sealed = t.encr.encrypt(t.encrKey, iv, plaintext, aeadAad(header, t.esn, seq));
     const packet = new Uint8Array(header.length + sealed.length);
@@ -151,7 +170,14 @@ export function espOpen(t: EspTransform, packet: Uint8Array, seq: number): EspOp
   }
   const iv = packet.subarray(ESP_HEADER_BYTES, ivEnd);
   let plaintext: Uint8Array | null;
-  if (t.encr.aead) {
+  if (t.aead !== undefined) {
+    t.aead.nonce.set(iv, t.encr.saltBytes);
+    plaintext = t.aead.context.open(
+      t.aead.nonce,
+      aeadAad(packet, t.esn, seq),
+      packet.subarray(ivEnd),
+    );
+  } else if (t.encr.aead) {
     plaintext = t.encr.decrypt(t.encrKey, iv, packet.subarray(ivEnd), aeadAad(packet, t.esn, seq));
   } else {
     const icvStart = packet.length - icvLength;

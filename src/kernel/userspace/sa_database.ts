@@ -6,7 +6,8 @@
  * addresses, so the SPI names the SA even behind a NAT that rewrote addresses.
  */
 import { addressKey, formatAddress, type IpAddress } from "../../config/addresses.ts";
-import { encrAlgorithm } from "../../crypto/encr.ts";
+import { AeadContext, type AeadName } from "../../../ffi/libcrypto.ts";
+import { ENCR_CHACHA20_POLY1305, encrAlgorithm } from "../../crypto/encr.ts";
 import { integAlgorithm } from "../../crypto/integ.ts";
 import type { Entropy } from "../../crypto/random.ts";
 import { KernelError, type KernelSa } from "../kernel.ts";
@@ -82,7 +83,22 @@ export function espTransform(sa: KernelSa): EspTransform | string {
   }
   if (encr.aead) {
     if (sa.integId !== AUTH_NONE) return `${encr.name} is combined mode; integrity must be none`;
-    return { encr, encrKey: sa.encrKey, integKey: new Uint8Array(0), esn: sa.esn };
+    const keyBytes = sa.encrKey.length - encr.saltBytes;
+    const context = AeadContext.create(
+      encr.id === ENCR_CHACHA20_POLY1305
+        ? "chacha20-poly1305"
+        : `aes-${encr.keyBits}-gcm` as AeadName,
+      sa.encrKey.subarray(0, keyBytes),
+    );
+    const nonce = new Uint8Array(encr.saltBytes + encr.ivBytes);
+    nonce.set(sa.encrKey.subarray(keyBytes));
+    return {
+      encr,
+      encrKey: sa.encrKey,
+      integKey: new Uint8Array(0),
+      esn: sa.esn,
+      aead: context === undefined ? undefined : { context, nonce },
+    };
   }
   const integ = integAlgorithm(sa.integId);
   // ESP without integrity is open to cut-and-paste attacks on CBC (RFC 8221 §5); refuse it.

@@ -13,6 +13,13 @@
  * {@link UserspaceKernel.onAcquire} and an ACQUIRE event. SAs reaching their
  * byte or packet limits raise EXPIRE events ({@link UserspaceKernel.subscribe}).
  *
+ * Inbound packets are processed on the daemon's thread, as they arrive on
+ * its socket. Outbound packets never touch it: a worker thread
+ * (outbound_worker.ts) reads the device, seals and sends, from its own
+ * descriptor of the NAT-T socket when {@link UserspaceKernel.espSocket}
+ * names one. The tables here stay authoritative; every outbound SA and
+ * trap is mirrored there, and its counters are read from shared memory.
+ *
  * A deleted inbound SA keeps accepting packets for {@link INBOUND_GRACE_MS}:
  * after a rekey the peer may still send on the old SA until it has processed
  * the Delete, and those packets are authentic.
@@ -22,7 +29,11 @@ import type { Entropy } from "../../crypto/random.ts";
 import type { Endpoint } from "../../net/transport.ts";
 import { type Kernel, KernelError, type KernelPolicy, type KernelSa } from "../kernel.ts";
 import type { KernelEvent, KernelSubscription } from "../kernel_events.ts";
+import { libc } from "../../../ffi/libc.ts";
 import { type Acquire, Datapath, type DropReason } from "./datapath.ts";
+import type { OutboundReport } from "./outbound_messages.ts";
+import { OutboundThread } from "./outbound_thread.ts";
+import type { EspSa } from "./sa_database.ts";
 import { TunDevice, type TunOptions } from "./tun_device.ts";
 import { TunRoutes } from "./tun_routes.ts";
 
@@ -47,6 +58,12 @@ export class UserspaceKernel implements Kernel {
   readonly requiresEncapsulation = true;
   /** Sends one ESP packet in UDP from `from` (our NAT-T port) to `to`; set by the daemon. */
   sendEsp: ((from: Endpoint, to: Endpoint, packet: Uint8Array) => void) | undefined;
+  /**
+   * The descriptor of the socket bound to `from` (our NAT-T port), if the
+   * outbound thread may send from it directly; set by the daemon. Without
+   * one, outbound packets come back to this thread for {@link sendEsp}.
+   */
+  espSocket: ((from: Endpoint) => number | undefined) | undefined;
   /** Told when a packet hits a trap (see {@link addPolicy}); set by the daemon. */
   onAcquire: ((acquire: Acquire) => void) | undefined;
   /** Told when the datapath stops (the device vanished under us); set by the daemon. */
@@ -61,22 +78,45 @@ export class UserspaceKernel implements Kernel {
   #listeners = new Set<(event: KernelEvent) => void>();
   /** Removals of deleted inbound SAs waiting out their grace period. */
   #graceTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** The outbound datapath thread, started with the device. */
+  readonly #outbound = new OutboundThread((report) => this.#report(report));
+  /** Each outbound SA's counter slot in {@link OutboundThread}. */
+  readonly #slots = new Map<EspSa, number>();
 
   /** Creates the stack; the device is opened by {@link open} or by the first SA or trap. */
   constructor(options: UserspaceKernelOptions) {
     this.#options = options;
     this.datapath = new Datapath({
       entropy: options.entropy,
-      sendEsp: (from, to, packet) => this.sendEsp?.(from, to, packet),
+      // Never called: outbound packets are the outbound thread's (its reports come to #report).
+      sendEsp: () => {},
       deliver: (packet) => this.#delivered(packet),
-      onAcquire: (acquire) => {
-        this.onAcquire?.(acquire);
-        const { src, dst, protocol } = acquire.packet;
-        this.#emit({ kind: "acquire", src, dst, protocol });
-      },
       onExpire: (sa, hard) =>
         this.#emit({ kind: "expire", hard, dst: sa.config.dst, spi: sa.config.spi }),
+      onPeerReady: (sa) =>
+        this.#outbound.post({ kind: "ready", dst: sa.config.dst, spi: sa.config.spi }),
     });
+  }
+
+  /** What the outbound thread raised, as if this thread's datapath had. */
+  #report(report: OutboundReport): void {
+    switch (report.kind) {
+      case "acquire": {
+        this.onAcquire?.(report.acquire);
+        const { src, dst, protocol } = report.acquire.packet;
+        this.#emit({ kind: "acquire", src, dst, protocol });
+        return;
+      }
+      case "expire":
+        this.#emit({ kind: "expire", hard: report.hard, dst: report.dst, spi: report.spi });
+        return;
+      case "esp":
+        this.sendEsp?.(report.from, report.to, report.packet);
+        return;
+      case "failed":
+        this.log?.(`userspace ESP: ${this.#tun?.name} stopped: ${report.message}`);
+        return;
+    }
   }
 
   #emit(event: KernelEvent): void {
@@ -97,7 +137,7 @@ export class UserspaceKernel implements Kernel {
    */
   counters(): ReadonlyMap<string, number> {
     return new Map(
-      [...this.datapath.drops()].map(([reason, n]) => [`total.esp.drop.${reason}`, n]),
+      [...this.drops()].map(([reason, n]) => [`total.esp.drop.${reason}`, n]),
     );
   }
 
@@ -119,10 +159,7 @@ export class UserspaceKernel implements Kernel {
       try {
         const tun = await TunDevice.open(this.#options.device);
         this.#tun = tun;
-        tun.start(
-          (packet) => this.datapath.sendPacket(packet),
-          (err) => this.log?.(`userspace ESP: ${tun.name} stopped: ${err.message}`),
-        );
+        this.#outbound.start(tun.fd, tun.name);
         return { tun, routes: new TunRoutes(tun.name) };
       } catch (err) {
         this.#device = undefined;
@@ -164,17 +201,44 @@ export class UserspaceKernel implements Kernel {
       throw new KernelError("the userspace stack has no ESP-in-UDP socket to send from");
     }
     // Refuses unsupported algorithms and keys before any device is touched.
-    this.datapath.install(sa);
+    const esp = this.datapath.install(sa);
     try {
       const { routes } = await this.#openDevice();
       if (sa.inbound) return;
+      const slot = this.#outbound.allocateSlot();
+      this.#slots.set(esp, slot);
+      this.#outbound.post({ kind: "install", sa, slot, socket: this.#dupSocket(sa) });
       await routes.add(sa.srcSelector, sa.dstSelector).catch((err: Error) => {
         throw new KernelError(`cannot route into the userspace stack: ${err.message}`);
       });
     } catch (err) {
-      this.datapath.uninstall(sa.dst, sa.spi);
+      this.#uninstall(sa.dst, sa.spi);
       throw err;
     }
+  }
+
+  /**
+   * A descriptor of our own for the socket `sa` leaves from, for the
+   * outbound thread to send from and close: the daemon may close its
+   * descriptor (an interface went away) while the thread still sends.
+   */
+  #dupSocket(sa: KernelSa): number | undefined {
+    const fd = this.espSocket?.({ address: sa.src, port: sa.encap?.srcPort ?? 0 });
+    if (fd === undefined) return undefined;
+    const own = libc().dup(fd);
+    return own < 0 ? undefined : own;
+  }
+
+  /** Removes an SA here and, when outbound, from the outbound thread. */
+  #uninstall(dst: IpAddress, spi: number): EspSa | undefined {
+    const esp = this.datapath.uninstall(dst, spi);
+    const slot = esp === undefined ? undefined : this.#slots.get(esp);
+    if (esp !== undefined && slot !== undefined) {
+      this.#slots.delete(esp);
+      this.#outbound.freeSlot(slot);
+      this.#outbound.post({ kind: "uninstall", dst, spi });
+    }
+    return esp;
   }
 
   async deleteSa(dst: IpAddress, spi: number): Promise<void> {
@@ -182,7 +246,7 @@ export class UserspaceKernel implements Kernel {
     if (esp?.config.inbound && !this.#closed) {
       const timer = setTimeout(() => {
         this.#graceTimers.delete(timer);
-        this.datapath.uninstall(dst, spi);
+        this.#uninstall(dst, spi);
       }, INBOUND_GRACE_MS);
       // A daemon shutting down does not wait for the grace period.
       Deno.unrefTimer(timer);
@@ -190,15 +254,18 @@ export class UserspaceKernel implements Kernel {
       return;
     }
     // Unknown SAs still release an SPI reserved for a negotiation that failed.
-    this.datapath.uninstall(dst, spi);
+    this.#uninstall(dst, spi);
     if (esp === undefined || esp.config.inbound) return;
     await (await this.#openedDevice())?.routes.remove(esp.config.dstSelector);
   }
 
   bytes(dst: IpAddress, spi: number): { bytes: number; packets: number } {
     const esp = this.datapath.sad.find(dst, spi);
-    return esp === undefined
-      ? { bytes: 0, packets: 0 }
+    if (esp === undefined) return { bytes: 0, packets: 0 };
+    const slot = this.#slots.get(esp);
+    // Outbound SAs count on the outbound thread.
+    return slot !== undefined
+      ? this.#outbound.counts(slot)
       : { bytes: esp.bytes, packets: esp.packets };
   }
 
@@ -219,10 +286,12 @@ export class UserspaceKernel implements Kernel {
     }
     const { routes } = await this.#openDevice();
     if (!this.datapath.spd.trap(policy.src, policy.dst)) return;
+    this.#outbound.post({ kind: "trap", src: policy.src, dst: policy.dst });
     try {
       await routes.add(policy.src, policy.dst);
     } catch (err) {
       this.datapath.spd.untrap(policy.src, policy.dst);
+      this.#outbound.post({ kind: "untrap", src: policy.src, dst: policy.dst });
       throw new KernelError(`cannot route into the userspace stack: ${(err as Error).message}`);
     }
   }
@@ -231,12 +300,15 @@ export class UserspaceKernel implements Kernel {
   async deletePolicy(policy: KernelPolicy): Promise<void> {
     if (policy.dir !== "out" || policy.shunt !== undefined) return;
     if (!this.datapath.spd.untrap(policy.src, policy.dst)) return;
+    this.#outbound.post({ kind: "untrap", src: policy.src, dst: policy.dst });
     await (await this.#openedDevice())?.routes.remove(policy.dst);
   }
 
-  /** Packets dropped so far, by reason. */
+  /** Packets dropped so far, by reason, both ways. */
   drops(): ReadonlyMap<DropReason, number> {
-    return this.datapath.drops();
+    const all = new Map<DropReason, number>(this.datapath.drops());
+    for (const [reason, n] of this.#outbound.drops()) all.set(reason, (all.get(reason) ?? 0) + n);
+    return all;
   }
 
   /** Closes the device (the kernel removes it and its routes); the stack carries nothing after. */
@@ -245,6 +317,8 @@ export class UserspaceKernel implements Kernel {
     for (const timer of this.#graceTimers) clearTimeout(timer);
     this.#graceTimers.clear();
     this.#listeners.clear();
-    await (await this.#openedDevice())?.tun.close();
+    // The thread lets go of the device and its sockets before they close.
+    await this.#outbound.stop();
+    (await this.#openedDevice())?.tun.close();
   }
 }

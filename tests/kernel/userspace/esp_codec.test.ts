@@ -3,9 +3,12 @@
  * node:crypto called directly): with the same IV both produce the same
  * bytes, each opens what the other sealed, and every tampering is refused.
  * Suites: AES-GCM-16 (RFC 4106), ChaCha20-Poly1305 (RFC 7634), AES-CBC with
- * HMAC-SHA1-96 (RFC 2404) and HMAC-SHA2 (RFC 4868), with and without ESN.
+ * HMAC-SHA1-96 (RFC 2404) and HMAC-SHA2 (RFC 4868), with and without ESN;
+ * AEAD suites both through node:crypto and through a libcrypto context
+ * keyed once per SA (ffi/libcrypto.ts).
  */
 import assert from "node:assert/strict";
+import { AeadContext, type AeadName } from "../../../ffi/libcrypto.ts";
 import { randomBytes } from "node:crypto";
 import {
   ENCR_AES_CBC,
@@ -93,30 +96,51 @@ const SUITES: Suite[] = [
   },
 ];
 
-/** Fresh random keys for `suite`, as our transform and as the reference's suite. */
-function keyed(suite: Suite, esn: boolean): { ours: EspTransform; ref: ReferenceSuite } {
+/**
+ * Fresh random keys for `suite`, as our transform and as the reference's
+ * suite; with `libcrypto`, the transform seals and opens through a keyed
+ * libcrypto context (which must be available).
+ */
+function keyed(
+  suite: Suite,
+  esn: boolean,
+  libcrypto: boolean,
+): { ours: EspTransform; ref: ReferenceSuite } {
   const encr = encrAlgorithm(suite.encrId, suite.keyBits)!;
   const integ = suite.integId === 0 ? undefined : integAlgorithm(suite.integId)!;
   const encrKey = bytes(encr.keyMaterialBytes);
   const integKey = bytes(integ?.keyBytes ?? 0);
-  return {
-    ours: { encr, encrKey, integ, integKey, esn },
-    ref: { ...suite.reference, key: encrKey, hmacKey: integKey, esn },
-  };
+  const ours: EspTransform = { encr, encrKey, integ, integKey, esn };
+  if (libcrypto) {
+    const keyBytes = encrKey.length - encr.saltBytes;
+    const context = AeadContext.create(
+      suite.reference.cipher as AeadName,
+      encrKey.subarray(0, keyBytes),
+    );
+    assert.ok(context, "libcrypto.so.3 can be opened");
+    const nonce = new Uint8Array(12);
+    nonce.set(encrKey.subarray(keyBytes));
+    ours.aead = { context, nonce };
+  }
+  return { ours, ref: { ...suite.reference, key: encrKey, hmacKey: integKey, esn } };
 }
 
 const SPI = 0xc0ffee01;
 
 for (const suite of SUITES) {
-  for (const esn of [false, true]) {
-    const label = `${suite.name}${esn ? "/ESN" : ""}`;
+  for (
+    const [esn, libcrypto] of suite.integId === 0
+      ? [[false, false], [true, false], [false, true], [true, true]]
+      : [[false, false], [true, false]]
+  ) {
+    const label = `${suite.name}${esn ? "/ESN" : ""}${libcrypto ? "/libcrypto" : ""}`;
     // With ESN, a high half that is not zero proves it is authenticated but never sent.
     const seqHigh = esn ? 7 : 0;
     const seqLow = 0xfffffff0;
     const seq = seqHigh * TWO_32 + seqLow;
 
     Deno.test(`ESP ${label}: same bytes as the reference, and each opens the other's packets`, () => {
-      const { ours, ref } = keyed(suite, esn);
+      const { ours, ref } = keyed(suite, esn, libcrypto);
       for (let length = 20; length < 60; length += 3) {
         const payload = bytes(length);
         const iv = bytes(ours.encr.ivBytes);
@@ -150,7 +174,7 @@ for (const suite of SUITES) {
     });
 
     Deno.test(`ESP ${label}: any flipped bit, a wrong key or a short packet is refused`, () => {
-      const { ours } = keyed(suite, esn);
+      const { ours } = keyed(suite, esn, libcrypto);
       const payload = bytes(41);
       const packet = espSeal(ours, SPI, seq, bytes(ours.encr.ivBytes), payload, 4);
       for (let at = 0; at < packet.length; at++) {
@@ -162,7 +186,7 @@ for (const suite of SUITES) {
           `byte ${at}`,
         );
       }
-      const other = keyed(suite, esn).ours;
+      const other = keyed(suite, esn, libcrypto).ours;
       assert.deepEqual(espOpen(other, packet, seq), { ok: false, reason: "integrity" });
       if (esn) {
         // The sender's high half is not the receiver's guess: the ICV does not verify.
@@ -179,7 +203,7 @@ for (const suite of SUITES) {
     });
 
     Deno.test(`ESP ${label}: padding that is not 1, 2, 3, … is refused after authentication`, () => {
-      const { ours, ref } = keyed(suite, esn);
+      const { ours, ref } = keyed(suite, esn, libcrypto);
       const align = ours.encr.aead ? 4 : 16;
       const payload = bytes(align * 2 - 5); // three bytes of padding
       const iv = bytes(ours.encr.ivBytes);
