@@ -48,6 +48,7 @@ import { errorNotifies, notifyText, payloadList } from "./payload_text.ts";
 import { espProposals } from "./proposal.ts";
 import { Attached, oursIsRedundant, retire, retryRekey } from "./rekey_collision.ts";
 import { fromWire, narrow, toWire } from "./traffic_selectors.ts";
+import { NamedTimers } from "./timer_heap.ts";
 
 /** Nonce length we send (RFC 7296 §2.10: at least half the PRF key size, at least 16). */
 export const NONCE_BYTES = 32;
@@ -170,7 +171,7 @@ async function sendChildRequest(engine: Engine, req: ChildRequest): Promise<void
     localTs: old ? old.localTs : selectorsOf(localEnd(conn)),
     remoteTs: old ? old.remoteTs : selectorsOf(remoteEnd(conn)),
     mode: old ? old.mode : conn.config.type === "transport" ? "transport" : "tunnel",
-    events: new Map(),
+    events: new NamedTimers(),
     installed: false,
   };
   engine.registerChild(child);

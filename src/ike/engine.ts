@@ -15,6 +15,7 @@ import type { Entropy } from "../crypto/random.ts";
 import type { Kernel } from "../kernel/kernel.ts";
 import type { Endpoint, Transport } from "../net/transport.ts";
 import {
+  exchangeName,
   ExchangeType,
   FLAG_INITIATOR,
   FLAG_RESPONSE,
@@ -33,9 +34,10 @@ import {
   remoteEnd,
 } from "./connection.ts";
 import type { ChildSa, IkeSa, Outstanding, WhackObserver } from "./ike_sa.ts";
-import { spiKey, spiText } from "./ike_sa.ts";
+import { IDLE_QUEUE, spiKey, spiText } from "./ike_sa.ts";
 import { open, seal } from "./sk.ts";
-import { TimerHeap } from "./timer_heap.ts";
+import { type NamedTimers, TimerHeap } from "./timer_heap.ts";
+import { appended, removedAt } from "./exact_arrays.ts";
 import { peerDead } from "./liveness.ts";
 import type { KeyLog } from "./key_log.ts";
 import { handleInitRequest, handleInitResponseUnknown, startIkeSaInit } from "./ike_sa_init.ts";
@@ -164,7 +166,7 @@ export class Engine {
     if (ike) {
       const shown = (stream === "warning" ? "warning: " : stream === "error" ? "ERROR: " : "") +
         prefix + text;
-      for (const w of ike.whacks) w.line(shown);
+      if (ike.whacks) { for (const w of ike.whacks) w.line(shown); }
     }
   }
 
@@ -360,9 +362,9 @@ export class Engine {
           kids.length ? ` (and Child SA ${kids.join(" ")})` : ""
         }`,
       );
-      sa.whacks.add(reply);
+      (sa.whacks ??= new Set()).add(reply);
       this.deleteIkeSa(sa, true, () => {
-        sa.whacks.delete(reply);
+        sa.whacks?.delete(reply);
         if (--pending === 0) done();
       });
     }
@@ -372,18 +374,18 @@ export class Engine {
   deleteState(serial: number, reply: WhackObserver): void {
     const ike = this.ikeBySerial.get(serial);
     if (ike && !ike.deleted) {
-      ike.whacks.add(reply);
+      (ike.whacks ??= new Set()).add(reply);
       this.deleteIkeSa(ike, true, () => {
-        ike.whacks.delete(reply);
+        ike.whacks?.delete(reply);
         reply.finish(0);
       });
       return;
     }
     const child = this.childBySerial.get(serial);
     if (child) {
-      child.ike.whacks.add(reply);
+      (child.ike.whacks ??= new Set()).add(reply);
       this.deleteChildSa(child, true, () => {
-        child.ike.whacks.delete(reply);
+        child.ike.whacks?.delete(reply);
         reply.finish(0);
       });
       return;
@@ -419,19 +421,21 @@ export class Engine {
   registerChild(child: ChildSa): void {
     this.childBySerial.set(child.serial, child);
     this.childByInSpi.set(child.inSpi, child);
-    child.ike.children.add(child);
+    child.ike.children = appended(child.ike.children, child);
   }
 
   /** Runs `fn` after all earlier work on this SA finished. */
   enqueue(sa: IkeSa, fn: () => Promise<void> | void): Promise<void> {
     this.#busy++;
-    const next = sa.queue.then(fn).catch((e) => {
+    const next: Promise<void> = sa.queue.then(fn).catch((e) => {
       this.say(
         { sa },
         `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
         "error",
       );
     }).finally(() => {
+      // An idle SA shares one settled promise instead of keeping its last one.
+      if (sa.queue === next) sa.queue = IDLE_QUEUE;
       if (--this.#busy === 0) { for (const r of this.#idle.splice(0)) r(); }
     });
     sa.queue = next;
@@ -445,20 +449,16 @@ export class Engine {
 
   /** Arms (or re-arms) a named event shown in status (`RETRANSMIT`, `REPLACE`, `EXPIRE`, `DISCARD`). */
   schedule(
-    owner: { events: Map<string, import("./timer_heap.ts").TimerHandle> },
+    owner: { events: NamedTimers },
     name: string,
     delayMs: number,
     run: () => void,
   ): void {
     owner.events.get(name)?.cancel();
-    const h = this.timers.schedule(this.now() + delayMs, name, () => {
-      owner.events.delete(name);
-      run();
-    });
-    owner.events.set(name, h);
+    this.timers.schedule(this.now() + delayMs, name, run, owner.events);
   }
 
-  cancelEvents(owner: { events: Map<string, import("./timer_heap.ts").TimerHandle> }): void {
+  cancelEvents(owner: { events: NamedTimers }): void {
     for (const h of owner.events.values()) h.cancel();
     owner.events.clear();
   }
@@ -517,7 +517,7 @@ export class Engine {
     this.cancelEvents(child);
     this.childBySerial.delete(child.serial);
     this.childByInSpi.delete(child.inSpi);
-    child.ike.children.delete(child);
+    child.ike.children = removedAt(child.ike.children, child.ike.children.indexOf(child));
     if (child.conn.newestChild === child.serial) child.conn.newestChild = undefined;
     if (child.established) {
       const local = child.ike.local.address, remote = child.ike.remote.address;
@@ -542,8 +542,9 @@ export class Engine {
 
   /** Ends whack conversations attached to an SA with a code. */
   release(sa: IkeSa, rc: number): void {
+    if (!sa.whacks) return;
     for (const w of sa.whacks) w.finish(rc);
-    sa.whacks.clear();
+    sa.whacks = undefined;
   }
 
   /**
@@ -703,7 +704,7 @@ export class Engine {
       this.say(
         { sa },
         `dropping malformed ${
-          exchangeText(header.exchange)
+          exchangeName(header.exchange)
         } message: ${m.error.payload}: ${m.error.reason}`,
       );
       this.count("total.ike.mangled");
@@ -715,14 +716,14 @@ export class Engine {
     if (!sk || !sa.recvKeys) {
       this.say(
         { sa },
-        `dropping ${exchangeText(header.exchange)} message without an Encrypted payload`,
+        `dropping ${exchangeName(header.exchange)} message without an Encrypted payload`,
       );
       return undefined;
     }
     const opened = open(data, sk, sa.recvKeys);
     if (!opened.ok) {
       // RFC 7296 §2.21.2: integrity failures are dropped without reply.
-      this.say({ sa }, `dropping ${exchangeText(header.exchange)} message: ${opened.reason}`);
+      this.say({ sa }, `dropping ${exchangeName(header.exchange)} message: ${opened.reason}`);
       return undefined;
     }
     return opened.payloads;
@@ -790,7 +791,7 @@ export class Engine {
   ): void {
     // Window size 1 (RFC 7296 §2.3): later requests wait for the outstanding one.
     if (sa.outstanding) {
-      sa.pendingRequests.push(() =>
+      (sa.pendingRequests ??= []).push(() =>
         this.sendRequest(sa, exchange, build, onResponse, onTimeout, timeoutMs)
       );
       return;
@@ -838,7 +839,7 @@ export class Engine {
       );
       this.say(
         { sa },
-        `retransmitting ${exchangeText(out.exchange)} request; will wait ${
+        `retransmitting ${exchangeName(out.exchange)} request; will wait ${
           seconds(wait)
         } for response`,
       );
@@ -851,7 +852,8 @@ export class Engine {
     sa.outstanding = undefined;
     sa.events.get("RETRANSMIT")?.cancel();
     sa.events.delete("RETRANSMIT");
-    const next = sa.pendingRequests.shift();
+    const next = sa.pendingRequests?.shift();
+    if (sa.pendingRequests?.length === 0) sa.pendingRequests = undefined;
     if (next && !sa.deleted) queueMicrotask(next);
   }
 
@@ -885,22 +887,6 @@ export function notify(
   data: Uint8Array = new Uint8Array(),
 ): Payload {
   return { type: PayloadType.N, protocol, spi: new Uint8Array(), notifyType, data };
-}
-
-/** `IKE_SA_INIT`, `IKE_AUTH`, … for log lines. */
-export function exchangeText(e: number): string {
-  switch (e) {
-    case ExchangeType.IKE_SA_INIT:
-      return "IKE_SA_INIT";
-    case ExchangeType.IKE_AUTH:
-      return "IKE_AUTH";
-    case ExchangeType.CREATE_CHILD_SA:
-      return "CREATE_CHILD_SA";
-    case ExchangeType.INFORMATIONAL:
-      return "INFORMATIONAL";
-    default:
-      return `exchange ${e}`;
-  }
 }
 
 /** `0.5 seconds`, `1 second`, `2 seconds`. */

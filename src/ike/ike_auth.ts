@@ -38,6 +38,7 @@ import {
   withSpi,
 } from "./proposal.ts";
 import { acceptNarrowed, fromWire, narrow, toWire } from "./traffic_selectors.ts";
+import { NamedTimers } from "./timer_heap.ts";
 
 /** Notifies that refuse only the Child SA, leaving the IKE SA up (RFC 7296 §1.2). */
 const CHILD_ERRORS = new Set<number>([
@@ -117,7 +118,7 @@ export async function startIkeAuth(engine: Engine, sa: IkeSa): Promise<void> {
       localTs: selectorsOf(local),
       remoteTs: selectorsOf(remote),
       mode: conn.config.type === "transport" ? "transport" : "tunnel",
-      events: new Map(),
+      events: new NamedTimers(),
       installed: false,
     };
     engine.registerChild(child);
@@ -735,7 +736,7 @@ export async function answerChild(
     localTs,
     remoteTs,
     mode,
-    events: new Map(),
+    events: new NamedTimers(),
     installed: false,
   };
   engine.registerChild(child);

@@ -17,13 +17,14 @@ import { findNotify, findPayload, type Payload, type Proposal } from "../wire/pa
 import { NONCE_BYTES } from "./create_child_sa.ts";
 import { type Engine, notify, RC_FATAL, udpText } from "./engine.ts";
 import { scheduleKeepalive } from "./ike_auth.ts";
-import { type IkeSa, spiKey } from "./ike_sa.ts";
+import { IDLE_QUEUE, type IkeSa, spiKey } from "./ike_sa.ts";
 import { deriveKeys } from "./ike_sa_init.ts";
 import { scheduleIkeLifetime } from "./lifetimes.ts";
 import { scheduleLiveness } from "./liveness.ts";
 import { describeOffer, errorNotifies, notifyText, payloadList } from "./payload_text.ts";
 import { acceptAnswer, chooseIke, describeIke, ikeAnswer, ikeProposals } from "./proposal.ts";
 import { type Attached, oursIsRedundant, retire, retryRekey } from "./rekey_collision.ts";
+import { NamedTimers } from "./timer_heap.ts";
 
 /** What our rekey request sent, to check and key the answer with. */
 interface SentRekey {
@@ -304,17 +305,14 @@ function successor(
     keyPair: undefined,
     initRequest: undefined,
     initResponse: undefined,
-    sentProposals: [],
     cookie: undefined,
     nextRequestId: 0,
     expectedRequestId: 0,
     outstanding: undefined,
-    pendingRequests: [],
     lastResponse: undefined,
-    children: new Set(),
-    whacks: new Set(),
-    queue: Promise.resolve(),
-    events: new Map(),
+    children: [],
+    queue: IDLE_QUEUE,
+    events: new NamedTimers(),
     establishedAt: engine.now(),
     lastInbound: engine.now(),
     halfOpenKey: undefined,
@@ -341,11 +339,9 @@ function adopt(
 }
 
 function moveChildren(from: IkeSa, to: IkeSa): void {
-  for (const child of from.children) {
-    child.ike = to;
-    to.children.add(child);
-  }
-  from.children.clear();
+  for (const child of from.children) child.ike = to;
+  to.children = to.children.concat(from.children);
+  from.children = [];
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Payload, Proposal } from "../wire/payloads.ts";
 import type { Connection } from "./connection.ts";
 import type { Chosen } from "./proposal.ts";
 import type { DirectionKeys } from "./sk.ts";
-import type { TimerHandle } from "./timer_heap.ts";
+import type { NamedTimers } from "./timer_heap.ts";
 
 /** Libreswan's IKEv2 state names, used in logs and `--globalstatus`. */
 export type IkeState =
@@ -66,19 +66,22 @@ export interface IkeSa {
   /** Raw IKE_SA_INIT messages, signed in AUTH. */
   initRequest?: Uint8Array;
   initResponse?: Uint8Array;
-  sentProposals: Proposal[];
+  /** Our IKE_SA_INIT offer (initiator), until the response has chosen from it. */
+  sentProposals?: Proposal[];
   cookie?: Uint8Array;
   nextRequestId: number;
   expectedRequestId: number;
   outstanding?: Outstanding;
-  /** Requests waiting for the outstanding one to be answered. */
-  pendingRequests: (() => void)[];
+  /** Requests waiting for the outstanding one to be answered (created on first use). */
+  pendingRequests?: (() => void)[];
   lastResponse?: { messageId: number; packet: Uint8Array };
-  children: Set<ChildSa>;
-  whacks: Set<WhackObserver>;
-  /** Per-SA work queue: events for one SA never interleave. */
+  /** Replaced, never changed (exact_arrays.ts): exactly sized, safe to iterate while Child SAs come and go. */
+  children: readonly ChildSa[];
+  /** Whack clients following this SA (created on first use). */
+  whacks?: Set<WhackObserver>;
+  /** Per-SA work queue: events for one SA never interleave; {@link IDLE_QUEUE} when idle. */
   queue: Promise<void>;
-  events: Map<string, TimerHandle>;
+  events: NamedTimers;
   peerId?: IkeId;
   establishedAt?: number;
   /** When the last authenticated message from the peer arrived (liveness). */
@@ -108,7 +111,7 @@ export interface ChildSa {
   remoteTs: Selector[];
   mode: "tunnel" | "transport";
   addTime?: number;
-  events: Map<string, TimerHandle>;
+  events: NamedTimers;
   installed: boolean;
   /** Rekey bookkeeping while this Child SA is being replaced (create_child_sa.ts). */
   rekey?: RekeyState<ChildSa>;
@@ -126,6 +129,9 @@ export interface RekeyState<T> {
   /** A rekey completed: this SA only waits for its Delete. */
   replaced?: boolean;
 }
+
+/** The settled queue every idle IKE SA shares (one promise, not one per SA). */
+export const IDLE_QUEUE: Promise<void> = Promise.resolve();
 
 /** 8 bytes → bigint map key. */
 export function spiKey(spi: Uint8Array): bigint {

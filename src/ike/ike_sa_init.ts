@@ -40,10 +40,11 @@ import {
   udpText,
 } from "./engine.ts";
 import { describeOffer, errorNotifies, notifyText, payloadList } from "./payload_text.ts";
-import { hex, type IkeSa, spiKey, type WhackObserver } from "./ike_sa.ts";
+import { hex, IDLE_QUEUE, type IkeSa, spiKey, type WhackObserver } from "./ike_sa.ts";
 import { startIkeAuth } from "./ike_auth.ts";
 import { natHash } from "./nat_detection.ts";
 import { acceptAnswer, chooseIke, type Chosen, describeIke, ikeProposals } from "./proposal.ts";
+import { NamedTimers } from "./timer_heap.ts";
 
 const NONCE_BYTES = 32;
 /** How long a responder keeps a half-open IKE SA waiting for IKE_AUTH. */
@@ -65,12 +66,16 @@ export function startIkeSaInit(
   }
   let spiI: Uint8Array;
   do spiI = engine.random(8); while (spiKey(spiI) === 0n || engine.ikeBySpi.has(spiKey(spiI)));
+  // SPIi and SPIr are two views of one buffer (one allocation per SA, not two);
+  // SPIr stays zero until the response fills it in.
+  const spis = new Uint8Array(16);
+  spis.set(spiI);
   const sa: IkeSa = {
     serial: engine.nextSerial(),
     conn,
     initiator: true,
-    spiI,
-    spiR: new Uint8Array(8),
+    spiI: spis.subarray(0, 8),
+    spiR: spis.subarray(8),
     ourSpi: spiKey(spiI),
     local: { address: local.host, port: engine.ikePort },
     remote: { address: remote.host, port: remote.ikePort },
@@ -80,11 +85,10 @@ export function startIkeSaInit(
     sentProposals: ikeProposals(conn.config.ike),
     nextRequestId: 0,
     expectedRequestId: 0,
-    pendingRequests: [],
-    children: new Set(),
-    whacks: new Set(whack ? [whack] : []),
-    queue: Promise.resolve(),
-    events: new Map(),
+    children: [],
+    whacks: whack ? new Set([whack]) : undefined,
+    queue: IDLE_QUEUE,
+    events: new NamedTimers(),
     deleted: false,
   };
   engine.registerIke(sa);
@@ -112,7 +116,7 @@ async function sendInit(engine: Engine, sa: IkeSa): Promise<void> {
   const payloads: Payload[] = [];
   if (sa.cookie) payloads.push(notify(0, NotifyType.COOKIE, sa.cookie));
   payloads.push(
-    { type: PayloadType.SA, proposals: sa.sentProposals },
+    { type: PayloadType.SA, proposals: sa.sentProposals ?? [] },
     { type: PayloadType.KE, group: sa.keGroup, data: sa.keyPair.publicKey },
     { type: PayloadType.NONCE, data: sa.ni },
     notify(0, NotifyType.NAT_DETECTION_SOURCE_IP, sourceHash(engine, sa, zero)),
@@ -202,12 +206,14 @@ async function handleInitResponse(
     engine.failInitiation(sa, RC_FATAL, false);
     return;
   }
-  const chosen = acceptAnswer(sa.sentProposals, saP.proposals, 1);
+  const chosen = acceptAnswer(sa.sentProposals ?? [], saP.proposals, 1);
   if (typeof chosen === "string") {
     engine.say({ sa }, `IKE_SA_INIT response rejected: ${chosen}`);
     engine.failInitiation(sa, RC_FATAL, false);
     return;
   }
+  // Answered: our offer (every configured proposal, ~4 KB) is not needed again.
+  sa.sentProposals = undefined;
   if (chosen.keId !== sa.keGroup || keP.group !== sa.keGroup) {
     engine.say(
       { sa },
@@ -216,7 +222,7 @@ async function handleInitResponse(
     engine.failInitiation(sa, RC_FATAL, false);
     return;
   }
-  sa.spiR = header.spiR.slice();
+  sa.spiR.set(header.spiR);
   sa.nr = nr.data.slice();
   sa.initResponse = raw;
   let gir: Uint8Array;
@@ -470,26 +476,27 @@ export function handleInitRequest(
   }
   let spiR: Uint8Array;
   do spiR = engine.random(8); while (spiKey(spiR) === 0n || engine.ikeBySpi.has(spiKey(spiR)));
+  // Two views of one buffer: one allocation per SA, not two.
+  const spis = new Uint8Array(16);
+  spis.set(header.spiI);
+  spis.set(spiR, 8);
   const sa: IkeSa = {
     serial: engine.nextSerial(),
     conn: pick.conn,
     initiator: false,
-    spiI: header.spiI.slice(),
-    spiR,
+    spiI: spis.subarray(0, 8),
+    spiR: spis.subarray(8),
     ourSpi: spiKey(spiR),
     local: to,
     remote: from,
     state: "IKE_SA_INIT_R",
     attempt: 1,
     keGroup: keP.group,
-    sentProposals: [],
     nextRequestId: 0,
     expectedRequestId: 0,
-    pendingRequests: [],
-    children: new Set(),
-    whacks: new Set(),
-    queue: Promise.resolve(),
-    events: new Map(),
+    children: [],
+    queue: IDLE_QUEUE,
+    events: new NamedTimers(),
     halfOpenKey: key,
     deleted: false,
     ni: ni.data.slice(),

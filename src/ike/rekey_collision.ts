@@ -5,7 +5,7 @@
  */
 import type { Engine } from "./engine.ts";
 import type { IkeSa, WhackObserver } from "./ike_sa.ts";
-import type { TimerHandle } from "./timer_heap.ts";
+import type { NamedTimers } from "./timer_heap.ts";
 
 /** Nonces go into the comparison octet by octet; a nonce that is a prefix of another is lower (§2.8.1). */
 export function nonceLess(a: Uint8Array, b: Uint8Array): boolean {
@@ -29,7 +29,7 @@ export function oursIsRedundant(
   return nonceLess(lowest(ours), lowest(peers));
 }
 
-type EventOwner = { events: Map<string, TimerHandle> };
+type EventOwner = { events: NamedTimers };
 
 /** Retry of a rekey the peer answered with TEMPORARY_FAILURE (§2.25): 5–15 s, jittered so two peers drift apart. */
 export function retryRekey(engine: Engine, owner: EventOwner, run: () => void): void {
@@ -67,7 +67,7 @@ export class Attached implements WhackObserver {
   follow(sa: IkeSa): this {
     if (!this.#done) {
       this.#sas.add(sa);
-      sa.whacks.add(this);
+      (sa.whacks ??= new Set()).add(this);
     }
     return this;
   }
@@ -79,7 +79,7 @@ export class Attached implements WhackObserver {
   finish(rc: number): void {
     if (this.#done) return;
     this.#done = true;
-    for (const sa of this.#sas) sa.whacks.delete(this);
+    for (const sa of this.#sas) sa.whacks?.delete(this);
     this.whack.finish(rc);
   }
 }

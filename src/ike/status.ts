@@ -3,10 +3,18 @@ import { formatAddress, formatSelector } from "../config/addresses.ts";
 import type { EndConfig } from "../config/connection.ts";
 import { idTypeName } from "../config/ids.ts";
 import { formatEspProposals, formatIkeProposals } from "../config/proposals.ts";
-import type { ConnectionStatus, EndStatus, StateStatus } from "../control/status_model.ts";
+import type {
+  ChildTraffic,
+  ConnectionStatus,
+  EndStatus,
+  StateStatus,
+} from "../control/status_model.ts";
+import type { Kernel } from "../kernel/kernel.ts";
 import { type Connection, localEnd, oriented, remoteEnd } from "./connection.ts";
 import { type Engine, storyOf } from "./engine.ts";
+import type { ChildSa, IkeSa } from "./ike_sa.ts";
 import { espAlgorithmText, ikeAlgorithmText } from "./proposal.ts";
+import type { TimerHandle } from "./timer_heap.ts";
 
 function endStatus(e: EndConfig, auth: string): EndStatus {
   return {
@@ -83,63 +91,126 @@ export function connectionStatuses(engine: Engine): ConnectionStatus[] {
     });
 }
 
-export function stateStatuses(engine: Engine): StateStatus[] {
-  const out: StateStatus[] = [];
-  const events = (m: Map<string, { due: number; cancelled: boolean }>) =>
-    [...m.entries()].filter(([, h]) => !h.cancelled).map(([name, h]) => ({
-      name,
-      due: h.due / 1000,
-    }));
-  for (const sa of engine.ikeBySerial.values()) {
-    out.push({
-      serial: sa.serial,
-      connection: sa.conn.name,
-      instance: "",
-      remotePort: sa.remote.port,
-      kind: "ike",
-      story: storyOf(sa),
-      events: events(sa.events),
-      newest: sa.conn.newestIke === sa.serial,
-      erouteOwner: false,
-      established: sa.state === "ESTABLISHED_IKE_SA",
-      authenticated: sa.state === "ESTABLISHED_IKE_SA",
-      halfOpen: sa.state === "IKE_SA_INIT_R",
-      peerId: sa.peerId?.text,
-    });
-    for (const child of sa.children) {
-      out.push({
-        serial: child.serial,
-        connection: child.conn.name,
-        instance: "",
-        remotePort: sa.remote.port,
-        kind: "child",
-        story: child.established ? "established Child SA" : "larval Child SA",
-        events: events(child.events),
-        newest: child.conn.newestChild === child.serial,
-        erouteOwner: child.established && child.conn.newestChild === child.serial,
-        parent: sa.serial,
-        established: child.established,
-        authenticated: child.established,
-        halfOpen: false,
-        child: child.established
-          ? {
-            protocol: "esp",
-            outboundSpi: child.outSpi!,
-            inboundSpi: child.inSpi,
-            remoteAddress: formatAddress(sa.remote.address),
-            localAddress: formatAddress(sa.local.address),
-            tunnel: child.mode === "tunnel",
-            inBytes: engine.deps.kernel.bytes(sa.local.address, child.inSpi).bytes,
-            outBytes: engine.deps.kernel.bytes(sa.remote.address, child.outSpi!).bytes,
-            maxBytes: "2^63B",
-            addTime: child.addTime ?? 0,
-            peerId: sa.peerId?.text ?? "",
-          }
-          : undefined,
-      });
-    }
+/** Pending events of an SA, due times in seconds (the model's clock). */
+function liveEvents(m: Iterable<[string, TimerHandle]>): { name: string; due: number }[] {
+  const out: { name: string; due: number }[] = [];
+  for (const [name, h] of m) if (!h.cancelled) out.push({ name, due: h.due / 1000 });
+  return out;
+}
+
+/**
+ * An IKE SA as a {@link StateStatus}. The fields a summary reads (counts,
+ * eroute owner) are plain; `events` is read from the SA only when a listing
+ * prints it, so counting 10^5 states allocates one small object each.
+ */
+class IkeStateView implements StateStatus {
+  readonly serial: number;
+  readonly connection: string;
+  readonly instance = "";
+  readonly remotePort: number;
+  readonly kind = "ike";
+  readonly story: string;
+  readonly newest: boolean;
+  readonly erouteOwner = false;
+  readonly established: boolean;
+  readonly authenticated: boolean;
+  readonly halfOpen: boolean;
+  readonly peerId?: string;
+  readonly #sa: IkeSa;
+
+  constructor(sa: IkeSa) {
+    this.#sa = sa;
+    this.serial = sa.serial;
+    this.connection = sa.conn.name;
+    this.remotePort = sa.remote.port;
+    this.story = storyOf(sa);
+    this.newest = sa.conn.newestIke === sa.serial;
+    this.established = this.authenticated = sa.state === "ESTABLISHED_IKE_SA";
+    this.halfOpen = sa.state === "IKE_SA_INIT_R";
+    this.peerId = sa.peerId?.text;
   }
-  return out.sort((a, b) =>
-    a.connection < b.connection ? -1 : a.connection > b.connection ? 1 : a.serial - b.serial
+
+  get events(): { name: string; due: number }[] {
+    return liveEvents(this.#sa.events);
+  }
+}
+
+/** A Child SA as a {@link StateStatus}; `events` and the traffic record are read when printed. */
+class ChildStateView implements StateStatus {
+  readonly serial: number;
+  readonly connection: string;
+  readonly instance = "";
+  readonly remotePort: number;
+  readonly kind = "child";
+  readonly story: string;
+  readonly newest: boolean;
+  readonly erouteOwner: boolean;
+  readonly parent: number;
+  readonly established: boolean;
+  readonly authenticated: boolean;
+  readonly halfOpen = false;
+  readonly #child: ChildSa;
+  readonly #kernel: Kernel;
+
+  constructor(child: ChildSa, kernel: Kernel) {
+    this.#child = child;
+    this.#kernel = kernel;
+    this.serial = child.serial;
+    this.connection = child.conn.name;
+    this.remotePort = child.ike.remote.port;
+    this.established = this.authenticated = child.established;
+    this.story = child.established ? "established Child SA" : "larval Child SA";
+    this.newest = child.conn.newestChild === child.serial;
+    this.erouteOwner = child.established && this.newest;
+    this.parent = child.ike.serial;
+  }
+
+  get events(): { name: string; due: number }[] {
+    return liveEvents(this.#child.events);
+  }
+
+  get child(): ChildTraffic | undefined {
+    const child = this.#child, sa = child.ike;
+    if (!child.established) return undefined;
+    return {
+      protocol: "esp",
+      outboundSpi: child.outSpi!,
+      inboundSpi: child.inSpi,
+      remoteAddress: formatAddress(sa.remote.address),
+      localAddress: formatAddress(sa.local.address),
+      tunnel: child.mode === "tunnel",
+      inBytes: this.#kernel.bytes(sa.local.address, child.inSpi).bytes,
+      outBytes: this.#kernel.bytes(sa.remote.address, child.outSpi!).bytes,
+      maxBytes: "2^63B",
+      addTime: child.addTime ?? 0,
+      peerId: sa.peerId?.text ?? "",
+    };
+  }
+}
+
+/**
+ * The engine's states in listing order (connection name, then serial), each
+ * turned into a {@link StateStatus} only when iterated: the order is fixed
+ * when this is called, the fields are read as each state is reached, so a
+ * listing that yields to the event loop between chunks shows each state as
+ * it is at that moment and never holds 10^5 state records at once.
+ */
+export function stateStatuses(engine: Engine): Iterable<StateStatus> {
+  const sas: (IkeSa | ChildSa)[] = [];
+  for (const sa of engine.ikeBySerial.values()) {
+    sas.push(sa);
+    for (const child of sa.children) sas.push(child);
+  }
+  // Mostly in order already (serials grow), which the stable merge sort makes cheap.
+  sas.sort((a, b) =>
+    a.conn.name < b.conn.name ? -1 : a.conn.name > b.conn.name ? 1 : a.serial - b.serial
   );
+  const kernel = engine.deps.kernel;
+  return {
+    *[Symbol.iterator]() {
+      for (const sa of sas) {
+        yield "ike" in sa ? new ChildStateView(sa, kernel) : new IkeStateView(sa);
+      }
+    },
+  };
 }

@@ -4,7 +4,7 @@
  * single OS timer that is never later than the earliest live entry.
  */
 import assert from "node:assert/strict";
-import { TimerHeap } from "../../src/ike/timer_heap.ts";
+import { NamedTimers, TimerHeap } from "../../src/ike/timer_heap.ts";
 
 /** A seeded shuffle source (mulberry32) so the random orders are reproducible. */
 function prng(seed: number): () => number {
@@ -175,4 +175,48 @@ Deno.test("timer heap: an owner re-arming on onEarliest and after each run is ne
   }
   assert.ok(ranAt.length > 100, "too few entries ran for the check to mean anything");
   for (const { due, at } of ranAt) assert.ok(at >= due, `an entry due ${due} ran early at ${at}`);
+});
+
+Deno.test("timer heap: cancelled entries far in the future do not pile up; order survives the rebuild", () => {
+  const random = prng(4);
+  const heap = new TimerHeap();
+  const ran: number[] = [];
+  // A rekey cancels events due hours later: without a rebuild they stay until then.
+  const live: { i: number; due: number }[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    const due = 3_600_000 + Math.floor(random() * 1000);
+    const h = heap.schedule(due, "EXPIRE", () => ran.push(i));
+    if (i % 10 === 0) live.push({ i, due });
+    else h.cancel();
+  }
+  assert.ok(
+    heap.size <= 2 * live.length + 65,
+    `heap holds ${heap.size} entries for ${live.length}`,
+  );
+  assert.equal(heap.runDue(Infinity), live.length);
+  assert.deepEqual(ran, live.sort((a, b) => a.due - b.due || a.i - b.i).map((x) => x.i));
+});
+
+Deno.test("named timers: an entry is filed under its name, replaced by name and gone once run", () => {
+  const heap = new TimerHeap();
+  const events = new NamedTimers();
+  const ran: string[] = [];
+  const first = heap.schedule(10, "REKEY", () => ran.push("first"), events);
+  heap.schedule(20, "EXPIRE", () => ran.push("expire"), events);
+  assert.deepEqual([...events.keys()], ["REKEY", "EXPIRE"]);
+  first.cancel();
+  const second = heap.schedule(15, "REKEY", () => ran.push("second"), events);
+  assert.equal(events.get("REKEY"), second, "same name replaces, in place");
+  assert.deepEqual([...events.keys()], ["REKEY", "EXPIRE"]);
+  assert.equal(heap.runDue(15), 1);
+  assert.deepEqual(ran, ["second"]);
+  assert.equal(events.has("REKEY"), false, "a run entry leaves its owner");
+  // Deleting while iterating, as a Map allows.
+  for (const [name, h] of events) {
+    h.cancel();
+    events.delete(name);
+  }
+  assert.equal(events.size, 0);
+  assert.equal(heap.runDue(100), 0);
+  assert.deepEqual(ran, ["second"]);
 });
