@@ -9,15 +9,27 @@
  *         N `whack --name cN … --add` requests, one after the other, to a fresh pluto
  *     deno run -A bench/whack_load.ts status [--held 50000] [--extra 10000] [--c 64]
  *         [--every-ms 250] [--nhelpers -1] [--v8-flags FLAGS]
- *         swan→swan IKE SAs up to `held`, then `extra` more while `whack --status`
- *         runs every `every-ms`: latency per call and the number of states listed
+ *         [--poll status,briefstatus,globalstatus,connectionstatus]
+ *         swan→swan IKE SAs up to `held`, then `extra` more while the `--poll`
+ *         whack commands (default `status`) run in turn, one every `every-ms`:
+ *         latency per command and the number of states listed
  *     deno run -A bench/whack_load.ts spawn [--n 20]
  *         the cost of starting `swan whack` processes (`--globalstatus`), for comparison
+ *     deno run -A bench/whack_load.ts render [--sas 50000] [--rounds 5]
+ *         in-process: the renderers alone over `sas` established IKE + Child SA
+ *         pairs of plain model data (no daemon, no socket)
  *
  * Needs root (network namespaces). Results: bench/RESULTS.md.
  */
 import { parseWhackArgs } from "../cli/whack_args.ts";
 import { parseReplyLine } from "../src/control/reply.ts";
+import type { StateStatus, StatusSource } from "../src/control/status_model.ts";
+import {
+  renderBriefStatus,
+  renderConnectionStatus,
+  renderGlobalStatus,
+  statusLines,
+} from "../src/control/status_text.ts";
 import { runPair } from "./loadgen.ts";
 import { createPair, spawnDaemon, SWAN_MAIN, whack } from "../tests/netns/lab.ts";
 
@@ -128,15 +140,18 @@ async function statusUnderLoad(args: string[]): Promise<void> {
   const held = Number(flag(args, "held", "50000"));
   const extra = Number(flag(args, "extra", "10000"));
   const everyMs = Number(flag(args, "every-ms", "250"));
-  const samples: (WhackTiming & { at: number })[] = [];
-  let ctl: string | undefined, polling = true;
-  const t0 = performance.now();
+  const commands = flag(args, "poll", "status").split(",");
+  const samples: (WhackTiming & { command: string; loaded: boolean })[] = [];
+  let ctl: string | undefined, polling = true, loaded = false;
   const poller = (async () => {
-    while (polling) {
+    for (let i = 0; polling; i++) {
       await new Promise((r) => setTimeout(r, everyMs));
       if (!ctl || !polling) continue;
-      const t = await whackOnce(ctl, ["--status"]).catch(() => undefined);
-      if (t) samples.push({ ...t, at: performance.now() - t0 });
+      const command = commands[i % commands.length];
+      // A call counts as under load when `held` SAs were up as it started.
+      const held = loaded;
+      const t = await whackOnce(ctl, [`--${command}`]).catch(() => undefined);
+      if (t) samples.push({ ...t, command, loaded: held });
     }
   })();
   const result = await runPair({
@@ -151,15 +166,15 @@ async function statusUnderLoad(args: string[]): Promise<void> {
     nhelpers: Number(flag(args, "nhelpers", "-1")),
     v8Flags: flag(args, "v8-flags", ""),
     onResponder: (r) => ctl = r.ctl,
-    onSlice: (s) =>
+    onSlice: (s) => {
+      if (s.established >= held) loaded = true;
       console.log(
         `  ${s.established} SAs: ${s.ratePerS}/s, responder ${s.responderRssKb} kB ` +
           `(${s.responderRssBytesPerSa} B/SA), ${s.failures} failures`,
-      ),
+      );
+    },
   }).finally(() => polling = false);
   await poller;
-  // Each SA is listed with its IKE and its Child SA state.
-  const loaded = samples.filter((s) => s.states >= 2 * held);
   const at = (list: WhackTiming[], what: string) =>
     list.length === 0
       ? `${what}: no samples`
@@ -169,8 +184,16 @@ async function statusUnderLoad(args: string[]): Promise<void> {
         Math.max(...list.map((s) => s.states))
       } states, ${(Math.max(...list.map((s) => s.bytes)) / 1e6).toFixed(1)} MB of text`;
   console.log(`status: ${result.run.ratePerS}/s overall, ${result.run.failures} failures`);
-  console.log(at(samples, "  all polls"));
-  console.log(at(loaded, `  polls with ≥ ${held} IKE SAs held, handshakes running`));
+  for (const command of commands) {
+    const of = samples.filter((s) => s.command === command);
+    console.log(at(of, `  --${command}, all polls`));
+    console.log(
+      at(
+        of.filter((s) => s.loaded),
+        `  --${command}, polls with ≥ ${held} IKE SAs held, handshakes running`,
+      ),
+    );
+  }
 }
 
 /** `spawn`: what one `swan whack` process costs to start, run and exit. */
@@ -204,13 +227,121 @@ async function spawnCost(n: number): Promise<void> {
   }
 }
 
+/** `render`: what the text renderers cost per state, without a daemon around them. */
+function renderCost(sas: number, rounds: number): void {
+  const now = 1_700_000_000;
+  const states: StateStatus[] = [];
+  for (let i = 0; i < sas; i++) {
+    const common = {
+      connection: "c",
+      instance: "",
+      remotePort: 500,
+      events: [{ name: "REKEY", due: now + 27000.5 }, { name: "REPLACE", due: now + 28800 }],
+      established: true,
+      authenticated: true,
+      halfOpen: false,
+    };
+    const last = i === sas - 1;
+    states.push({
+      ...common,
+      serial: 2 * i + 1,
+      kind: "ike",
+      story: "established IKE SA",
+      newest: last,
+      erouteOwner: false,
+      peerId: "@west",
+    });
+    states.push({
+      ...common,
+      serial: 2 * i + 2,
+      kind: "child",
+      story: "established Child SA",
+      newest: last,
+      erouteOwner: last,
+      parent: 2 * i + 1,
+      child: {
+        protocol: "esp",
+        outboundSpi: 0xc0000000 + i,
+        inboundSpi: 0x10000000 + i,
+        remoteAddress: "192.0.2.1",
+        localAddress: "192.0.2.2",
+        tunnel: true,
+        inBytes: 0,
+        outBytes: 0,
+        maxBytes: "2^63B",
+        addTime: now,
+        peerId: "@west",
+      },
+    });
+  }
+  const m: StatusSource = {
+    now,
+    kernelInterface: "none",
+    interfaces: [],
+    config: {
+      configDir: "/etc",
+      configFile: "/etc/ipsec.conf",
+      secretsFile: "/etc/ipsec.secrets",
+      ipsecDir: "/etc/ipsec.d",
+      nssDir: "/var/lib/ipsec/nss",
+      dumpDir: "/run/pluto",
+      sbinDir: "/usr/local/sbin",
+      libexecDir: "/usr/local/libexec/ipsec",
+      version: "bench",
+      vendorId: "bench",
+      nhelpers: -1,
+      uniqueIds: true,
+      shuntLifetime: 900,
+      expireLifetime: 30,
+      logFile: "<stderr>",
+      logAppend: false,
+      logIp: true,
+      ddosThreshold: 25000,
+      maxHalfOpen: 50000,
+      ddosMode: "auto",
+      ikev1Policy: "drop",
+      listen: "<any>",
+    },
+    debug: [],
+    natt: { keepAlive: 20, natIkePort: 4500 },
+    kernelAlgorithms: [],
+    ikeAlgorithms: [],
+    connections: [],
+    states,
+    ddosCookiesRequired: false,
+    listening: true,
+  };
+  const time = (f: () => number) => {
+    const t = performance.now();
+    const n = f();
+    return { ms: performance.now() - t, n };
+  };
+  for (let r = 0; r < rounds; r++) {
+    const status = time(() => {
+      let chars = 0;
+      for (const line of statusLines(m)) chars += line.length + 5; // "000 " and "\n"
+      return chars;
+    });
+    const brief = time(() => renderBriefStatus(m).length);
+    const global = time(() => renderGlobalStatus(m, {}).length);
+    const conns = time(() => renderConnectionStatus(m).length);
+    console.log(
+      `render ${2 * sas} states: --status ${ms(status.ms)} (${(status.n / 1e6).toFixed(1)} MB), ` +
+        `--briefstatus ${ms(brief.ms)}, --globalstatus ${ms(global.ms)}, ` +
+        `--connectionstatus ${ms(conns.ms)}`,
+    );
+  }
+}
+
 if (import.meta.main) {
   const [mode, ...rest] = Deno.args;
   if (mode === "add") await addConnections(Number(flag(rest, "n", "1000")));
   else if (mode === "status") await statusUnderLoad(rest);
   else if (mode === "spawn") await spawnCost(Number(flag(rest, "n", "20")));
-  else {
-    console.error("usage: whack_load.ts add|status|spawn [options] (see the file's header)");
+  else if (mode === "render") {
+    renderCost(Number(flag(rest, "sas", "50000")), Number(flag(rest, "rounds", "5")));
+  } else {
+    console.error("usage: whack_load.ts add|status|spawn|render [options] (see the file's header)");
     Deno.exit(1);
   }
 }

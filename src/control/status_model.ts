@@ -1,10 +1,12 @@
 /**
- * The one status model. The daemon builds this plain data; the text renderers
- * (status_text.ts) print Libreswan 5.x output from it and the same object can
- * be served as JSON.
+ * The one status model. The daemon builds this data; the text renderers
+ * (status_text.ts) print Libreswan 5.x output from it.
+ *
+ * `States` is a plain array (tests, fixtures) or, in the daemon, an iterable
+ * that builds each state as it is reached, so that listing 10^5 states never
+ * holds them all at once; renderers accept either ({@link StatusSource}).
  */
-
-export interface StatusModel {
+export interface StatusModel<States extends Iterable<StateStatus> = StateStatus[]> {
   /** Seconds since the epoch, from the daemon's clock (for add_time and relative timers). */
   now: number;
   kernelInterface: string; // "xfrm", "pfkeyv2", "userspace", "none"
@@ -15,13 +17,16 @@ export interface StatusModel {
   kernelAlgorithms: AlgorithmLine[];
   ikeAlgorithms: AlgorithmLine[];
   connections: ConnectionStatus[];
-  /** Sorted by connection name then serial. */
-  states: StateStatus[];
+  /** Sorted by connection name then serial; iterable more than once. */
+  states: States;
   ddosCookiesRequired: boolean;
   listening: boolean;
   /** The bare shunt list (`--shuntstatus`); none when absent. */
   shunts?: ShuntStatus[];
 }
+
+/** A model whose states may be a lazily built sequence: what the renderers read. */
+export type StatusSource = StatusModel<Iterable<StateStatus>>;
 
 /** One bare shunt: a kernel policy for one flow that no connection owns any more. */
 export interface ShuntStatus {

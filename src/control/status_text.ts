@@ -3,6 +3,9 @@
  * {@link StatusModel}: `whack --status`, `--showstates`, `--trafficstatus`,
  * `--briefstatus`, `--connectionstatus`, `--globalstatus` and
  * `--shuntstatus`. Each returned string is one reply line without newline.
+ * The listings that grow with the number of states (`--status`,
+ * `--showstates`, `--trafficstatus`) are also generators, so the daemon can
+ * write them chunk by chunk while the states are read one at a time.
  *
  * Where Libreswan prints a field the model does not carry and that
  * describes a feature swan does not have, the field shows Libreswan's
@@ -15,7 +18,7 @@ import type {
   ConnectionStatus,
   EndStatus,
   StateStatus,
-  StatusModel,
+  StatusSource,
 } from "./status_model.ts";
 
 /**
@@ -24,31 +27,56 @@ import type {
  * never twice in a row, and once more at the end if still pending.
  */
 class ShowBuffer {
-  readonly #lines: string[] = [];
+  #lines: string[] = [];
+  #started = false;
   #pending = false;
 
   separator(): void {
-    if (this.#lines.length > 0) this.#pending = true;
+    if (this.#started) this.#pending = true;
   }
 
   line(text: string): void {
     if (this.#pending) this.#lines.push(" ");
     this.#pending = false;
+    this.#started = true;
     this.#lines.push(text);
   }
 
+  /** The lines collected since the last take (a pending separator stays pending). */
+  take(): string[] {
+    const lines = this.#lines;
+    this.#lines = [];
+    return lines;
+  }
+
+  /** The remaining lines, with the trailing separator if one is pending. */
   finish(): string[] {
     if (this.#pending) this.#lines.push(" ");
     this.#pending = false;
-    return this.#lines;
+    return this.take();
   }
 }
 
-/** Renders with a fresh buffer. */
-function render(...sections: ((s: ShowBuffer) => void)[]): string[] {
+/**
+ * A section prints into the buffer; a long one (the state listing) is a
+ * generator whose every step marks a point where the lines so far may leave.
+ */
+type Section = (s: ShowBuffer) => Iterable<void> | void;
+
+/** The lines of the sections, in order, handed out as soon as each step has printed them. */
+function* show(...sections: Section[]): Generator<string> {
   const s = new ShowBuffer();
-  for (const section of sections) section(s);
-  return s.finish();
+  for (const section of sections) {
+    const steps = section(s);
+    if (steps !== undefined) { for (const _ of steps) yield* s.take(); }
+    yield* s.take();
+  }
+  yield* s.finish();
+}
+
+/** Renders into one array (small listings, tests). */
+function render(...sections: Section[]): string[] {
+  return [...show(...sections)];
 }
 
 const yesNo = (b: boolean): string => (b ? "yes" : "no");
@@ -64,22 +92,28 @@ export function formatByteCount(n: number): string {
 // ---------------------------------------------------------------- --status
 
 /** `whack --status`: every section in pluto's order (reference §3.1). */
-export function renderStatus(m: StatusModel): string[] {
-  return render(
+export function renderStatus(m: StatusSource): string[] {
+  return [...statusLines(m)];
+}
+
+/** {@link renderStatus} line by line, reading the states as their lines are asked for. */
+export function statusLines(m: StatusSource): Generator<string> {
+  const summary = summarize(m);
+  return show(
     (s) => s.line(`using kernel interface: ${m.kernelInterface}`),
     (s) => showInterfaces(s, m),
     (s) => showConfigSetup(s, m),
     (s) => showNatTraversal(s, m),
     (s) => showAlgorithms(s, "Kernel algorithms supported:", m.kernelAlgorithms),
     (s) => showAlgorithms(s, "IKE algorithms supported:", m.ikeAlgorithms),
-    (s) => showConnectionList(s, m),
-    (s) => showBrief(s, m),
+    (s) => showConnectionList(s, m, summary),
+    (s) => showBrief(s, m, summary.counts),
     (s) => showStates(s, m),
     (s) => showShunts(s, m),
   );
 }
 
-function showInterfaces(s: ShowBuffer, m: StatusModel): void {
+function showInterfaces(s: ShowBuffer, m: StatusSource): void {
   s.separator();
   for (const i of m.interfaces) {
     const address = isIpv6(i.address) ? `[${i.address}]` : i.address;
@@ -92,7 +126,7 @@ function showInterfaces(s: ShowBuffer, m: StatusModel): void {
  * statsbin, audit-log, ikebuf, msg_errqueue, crl-*, nflog-all and
  * dns-resolver are features swan lacks: they print their "off" values.
  */
-function showConfigSetup(s: ShowBuffer, m: StatusModel): void {
+function showConfigSetup(s: ShowBuffer, m: StatusSource): void {
   const c = m.config;
   s.separator();
   s.line("config setup options:");
@@ -123,7 +157,7 @@ function showConfigSetup(s: ShowBuffer, m: StatusModel): void {
   s.line(m.debug.length > 0 ? `debug: ${m.debug.join("+")}` : "debug:");
 }
 
-function showNatTraversal(s: ShowBuffer, m: StatusModel): void {
+function showNatTraversal(s: ShowBuffer, m: StatusSource): void {
   s.separator();
   s.line(`nat-traversal: keep-alive=${m.natt.keepAlive}, nat-ikeport=${m.natt.natIkePort}`);
 }
@@ -142,26 +176,29 @@ function showAlgorithms(s: ShowBuffer, title: string, lines: string[]): void {
  * every block and the totals line; with a name only that connection's
  * block (nothing for an unknown name, whose complaint is the caller's).
  */
-export function renderConnectionStatus(m: StatusModel, name?: string): string[] {
-  if (name === undefined) return render((s) => showConnectionList(s, m));
+export function renderConnectionStatus(m: StatusSource, name?: string): string[] {
+  const summary = summarize(m);
+  if (name === undefined) return render((s) => showConnectionList(s, m, summary));
   return render((s) => {
-    for (const c of sortedConnections(m).filter((c) => c.name === name)) showConnection(s, m, c);
+    for (const c of sortedConnections(m).filter((c) => c.name === name)) {
+      showConnection(s, m, c, summary.owners.get(c.name));
+    }
   });
 }
 
 /** Connections by name, then serial (pluto's order). */
-function sortedConnections(m: StatusModel): ConnectionStatus[] {
+function sortedConnections(m: StatusSource): ConnectionStatus[] {
   return [...m.connections].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : a.serial - b.serial
   );
 }
 
-function showConnectionList(s: ShowBuffer, m: StatusModel): void {
+function showConnectionList(s: ShowBuffer, m: StatusSource, summary: StateSummary): void {
   s.separator();
   s.line("Connection list:");
   s.separator();
   const connections = sortedConnections(m);
-  for (const c of connections) showConnection(s, m, c);
+  for (const c of connections) showConnection(s, m, c, summary.owners.get(c.name));
   const routed = connections.filter((c) => c.routing.startsWith("routed")).length;
   const active = connections.filter((c) => c.routing === "routed-tunnel").length;
   s.separator();
@@ -177,8 +214,13 @@ function saNames(c: { ikeVersion: 1 | 2 }): { parent: string; child: string } {
     : { parent: "IKE SA", child: "Child SA" };
 }
 
-/** One connection block (reference §3.5). */
-function showConnection(s: ShowBuffer, m: StatusModel, c: ConnectionStatus): void {
+/** One connection block (reference §3.5); `owner` is the first state of its name owning the eroute. */
+function showConnection(
+  s: ShowBuffer,
+  m: StatusSource,
+  c: ConnectionStatus,
+  owner: StateStatus | undefined,
+): void {
   const quoted = `"${c.name}"`;
   const detail = (text: string) => s.line(`${quoted}:   ${text}`);
   const logIp = m.config.logIp;
@@ -250,7 +292,6 @@ function showConnection(s: ShowBuffer, m: StatusModel, c: ConnectionStatus): voi
       c.keepAlive > 0 ? `${c.keepAlive}s` : "no"
     }`,
   );
-  const owner = m.states.find((st) => st.connection === c.name && st.erouteOwner);
   detail(
     `routing: ${c.routing};${
       owner === undefined
@@ -354,7 +395,16 @@ interface StateCounts {
   childAnonymous: number;
 }
 
-function countStates(m: StatusModel): StateCounts {
+/** What the sections before the state listing need from the states: one pass over them. */
+interface StateSummary {
+  counts: StateCounts;
+  /** Number of states. */
+  total: number;
+  /** Per connection name, its first state that owns the eroute. */
+  owners: Map<string, StateStatus>;
+}
+
+function summarize(m: StatusSource): StateSummary {
   const n: StateCounts = {
     halfOpen: 0,
     open: 0,
@@ -363,7 +413,11 @@ function countStates(m: StatusModel): StateCounts {
     childAuthenticated: 0,
     childAnonymous: 0,
   };
+  const owners = new Map<string, StateStatus>();
+  let total = 0;
   for (const st of m.states) {
+    total++;
+    if (st.erouteOwner && !owners.has(st.connection)) owners.set(st.connection, st);
     if (st.kind === "ike") {
       if (st.halfOpen) n.halfOpen++;
       else if (!st.established) n.open++;
@@ -375,19 +429,18 @@ function countStates(m: StatusModel): StateCounts {
       else n.childAnonymous++;
     }
   }
-  return n;
+  return { counts: n, total, owners };
 }
 
 const ikeTotal = (n: StateCounts): number =>
   n.halfOpen + n.open + n.ikeAuthenticated + n.ikeAnonymous;
 
 /** `whack --briefstatus` (reference §3.6). */
-export function renderBriefStatus(m: StatusModel): string[] {
-  return render((s) => showBrief(s, m));
+export function renderBriefStatus(m: StatusSource): string[] {
+  return render((s) => showBrief(s, m, summarize(m).counts));
 }
 
-function showBrief(s: ShowBuffer, m: StatusModel): void {
-  const n = countStates(m);
+function showBrief(s: ShowBuffer, m: StatusSource, n: StateCounts): void {
   const accepting = !m.listening
     ? "IGNORING"
     : n.halfOpen >= m.config.maxHalfOpen
@@ -414,8 +467,13 @@ function showBrief(s: ShowBuffer, m: StatusModel): void {
 // ------------------------------------------------------------ --showstates
 
 /** `whack --showstates`: state lines, each established Child SA followed by its SA/traffic line. */
-export function renderShowStates(m: StatusModel): string[] {
-  return render((s) => showStates(s, m));
+export function renderShowStates(m: StatusSource): string[] {
+  return [...showStatesLines(m)];
+}
+
+/** {@link renderShowStates} line by line. */
+export function showStatesLines(m: StatusSource): Generator<string> {
+  return show((s) => showStates(s, m));
 }
 
 /** `"conn"` plus the instance suffix (`"rw"[1] 192.0.2.2`). */
@@ -426,7 +484,8 @@ function establishedChild(st: StateStatus): ChildTraffic | undefined {
   return st.kind === "child" && st.established ? st.child : undefined;
 }
 
-function showStates(s: ShowBuffer, m: StatusModel): void {
+/** The state listing; a step after each state. */
+function* showStates(s: ShowBuffer, m: StatusSource): Generator<void> {
   const versions = new Map(m.connections.map((c) => [c.name, c.ikeVersion]));
   s.separator();
   for (const st of m.states) {
@@ -434,6 +493,7 @@ function showStates(s: ShowBuffer, m: StatusModel): void {
     s.line(stateLine(m.now, st, names.parent));
     const child = establishedChild(st);
     if (child !== undefined) s.line(childLine(st, child));
+    yield;
   }
 }
 
@@ -474,29 +534,32 @@ function childLine(st: StateStatus, t: ChildTraffic): string {
 // --------------------------------------------------------- --trafficstatus
 
 /** `whack --trafficstatus [--name]`: one line per established Child SA (reference §3.9). */
-export function renderTrafficStatus(m: StatusModel, name?: string): string[] {
-  const lines: string[] = [];
+export function renderTrafficStatus(m: StatusSource, name?: string): string[] {
+  return [...trafficStatusLines(m, name)];
+}
+
+/** {@link renderTrafficStatus} line by line. */
+export function* trafficStatusLines(m: StatusSource, name?: string): Generator<string> {
   for (const st of m.states) {
     const t = establishedChild(st);
     if (t === undefined || (name !== undefined && st.connection !== name)) continue;
-    lines.push(
+    yield (
       `#${st.serial}: ${
         stateConnection(st)
-      }, type=${t.protocol.toUpperCase()}, add_time=${t.addTime}, inBytes=${t.inBytes}, outBytes=${t.outBytes}, maxBytes=${t.maxBytes}, id='${t.peerId}'`,
+      }, type=${t.protocol.toUpperCase()}, add_time=${t.addTime}, inBytes=${t.inBytes}, outBytes=${t.outBytes}, maxBytes=${t.maxBytes}, id='${t.peerId}'`
     );
   }
-  return lines;
 }
 
 // ----------------------------------------------------------- --shuntstatus
 
 /** `whack --shuntstatus` (reference §3.8). */
-export function renderShuntStatus(m: StatusModel): string[] {
+export function renderShuntStatus(m: StatusSource): string[] {
   return render((s) => showShunts(s, m));
 }
 
 /** `<ours> -<proto>-> <theirs> => %<shunt>    <reason> $<conn serial>` */
-function showShunts(s: ShowBuffer, m: StatusModel): void {
+function showShunts(s: ShowBuffer, m: StatusSource): void {
   s.separator();
   s.line("Bare Shunt list:");
   s.separator();
@@ -541,13 +604,13 @@ const COUNTER_FAMILIES: readonly RegExp[] = [
  * model, then the `total.*` counters given, family by family. Counters of
  * no known family come last rather than being lost.
  */
-export function renderGlobalStatus(m: StatusModel, counters: Record<string, number>): string[] {
-  const n = countStates(m);
+export function renderGlobalStatus(m: StatusSource, counters: Record<string, number>): string[] {
+  const { counts: n, total } = summarize(m);
   const lines = [
     `config.setup.ike.ddos_threshold=${m.config.ddosThreshold}`,
     `config.setup.ike.max_halfopen=${m.config.maxHalfOpen}`,
     // all = states + bare shunts.
-    `current.states.all=${m.states.length + (m.shunts?.length ?? 0)}`,
+    `current.states.all=${total + (m.shunts?.length ?? 0)}`,
     `current.states.ipsec=${n.childAuthenticated + n.childAnonymous}`,
     `current.states.ike=${ikeTotal(n)}`,
     `current.states.shunts=${m.shunts?.length ?? 0}`,

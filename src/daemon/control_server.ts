@@ -9,7 +9,10 @@ import type { WhackObserver } from "../ike/ike_sa.ts";
 
 const MAX_REQUEST = 1 << 20;
 
-/** One whack conversation. Lines are queued so they leave in order. */
+/**
+ * One whack conversation. Lines are queued so they leave in order; a long
+ * reply paces itself with {@link WhackSession.drained}.
+ */
 export class WhackSession implements WhackObserver {
   #chain: Promise<unknown> = Promise.resolve();
   #done = false;
@@ -17,8 +20,14 @@ export class WhackSession implements WhackObserver {
   readonly #encoder = new TextEncoder();
   constructor(private conn: Deno.UnixConn) {}
 
+  /** Finished, or whack went away: further lines would be dropped. */
   get finished(): boolean {
     return this.#done;
+  }
+
+  /** Resolves once every line given so far has been written (or could not be). */
+  drained(): Promise<void> {
+    return this.#chain.then(() => {});
   }
 
   line(text: string): void {
@@ -46,7 +55,11 @@ export class WhackSession implements WhackObserver {
       this.#pending = [];
       let off = 0;
       while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
-    }).catch(() => {/* whack went away; pluto carries on */});
+    }).catch(() => {
+      // whack went away; pluto carries on, and a long reply stops rendering.
+      this.#pending = [];
+      this.finish(0);
+    });
   }
 }
 

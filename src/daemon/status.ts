@@ -1,7 +1,7 @@
 /** Assembles the one status model from the engine, the sockets and the daemon's settings. */
 import type { PlutoOptions } from "../../cli/pluto_args.ts";
 import { ikeAlgorithmStatusLines, kernelAlgorithmStatusLines } from "../config/algorithm_names.ts";
-import type { InterfaceStatus, StatusModel } from "../control/status_model.ts";
+import type { InterfaceStatus, StatusSource } from "../control/status_model.ts";
 import type { Engine } from "../ike/engine.ts";
 import { connectionStatuses, stateStatuses } from "../ike/status.ts";
 import { SWAN_VERSION as VERSION } from "../../cli/version.ts";
@@ -11,7 +11,7 @@ export function buildStatus(
   options: PlutoOptions,
   interfaces: InterfaceStatus[],
   debug: string[],
-): StatusModel {
+): StatusSource {
   return {
     now: engine.now() / 1000,
     kernelInterface: engine.deps.kernel.name,

@@ -10,12 +10,12 @@ import {
   renderBriefStatus,
   renderConnectionStatus,
   renderGlobalStatus,
-  renderShowStates,
   renderShuntStatus,
-  renderStatus,
-  renderTrafficStatus,
+  showStatesLines,
+  statusLines,
+  trafficStatusLines,
 } from "../control/status_text.ts";
-import type { StatusModel } from "../control/status_model.ts";
+import type { StatusSource } from "../control/status_model.ts";
 import { rekeyConnection } from "../ike/create_child_sa.ts";
 import type { Engine } from "../ike/engine.ts";
 import type { WhackObserver } from "../ike/ike_sa.ts";
@@ -23,7 +23,7 @@ import type { WhackObserver } from "../ike/ike_sa.ts";
 /** What the handler needs from the daemon around the engine. */
 export interface DaemonControl {
   engine: Engine;
-  status(): StatusModel;
+  status(): StatusSource;
   /** `--listen`: rescan interfaces, reload secrets; lines go to `say`. */
   listen(say: (text: string) => void): Promise<void>;
   unlisten(say: (text: string) => void): void;
@@ -33,21 +33,60 @@ export interface DaemonControl {
   shutdown(leaveState: boolean): void;
 }
 
+/** The whack conversation as the handler sees it (control_server.ts WhackSession). */
+export interface WhackReply extends WhackObserver {
+  /** Whack went away or the reply is complete. */
+  readonly finished: boolean;
+  /** Resolves once the lines given so far have been written. */
+  drained(): Promise<void>;
+}
+
+/**
+ * How long a long listing renders before its lines are written and the event
+ * loop (IKE packets, timers, other whacks) gets a turn: a 20 MB `--status`
+ * (10^5 states, ~150–250 ms of rendering) takes ~6–10 slices, the daemon
+ * holds at most one slice of reply text (~2 MB) instead of the whole reply,
+ * and a handshake waits at most one slice (retransmits start at 500 ms).
+ * Smaller units cost more turns, each tens of ms on a daemon busy with
+ * handshakes (1,000-line chunks: ~200 turns); see bench/RESULTS.md round 4.
+ */
+const SLICE_MS = 25;
+
+/** Lines rendered between looks at the clock. */
+const LINES_PER_CLOCK_READ = 256;
+
+/**
+ * Writes `lines` slice by slice as they are rendered, then ends the reply;
+ * stops rendering if whack goes away.
+ */
+export async function streamLines(
+  w: WhackReply,
+  lines: Iterable<string>,
+  sliceMs = SLICE_MS,
+): Promise<void> {
+  let n = 0, sliceEnd = performance.now() + sliceMs;
+  for (const line of lines) {
+    w.line(line);
+    if (++n % LINES_PER_CLOCK_READ === 0 && performance.now() >= sliceEnd) {
+      await w.drained();
+      if (w.finished) return;
+      sliceEnd = performance.now() + sliceMs;
+    }
+  }
+  w.finish(0);
+}
+
 export async function handleWhack(
   d: DaemonControl,
   req: WhackRequest,
-  w: WhackObserver,
+  w: WhackReply,
 ): Promise<void> {
   if (req.shutdown) {
     w.line("Pluto is shutting down");
     d.shutdown(req.leaveState ?? false);
     return; // The session closes when pluto exits.
   }
-  if (req.status) {
-    for (const l of renderStatus(d.status())) w.line(l);
-    w.finish(0);
-    return;
-  }
+  if (req.status) return await streamLines(w, statusLines(d.status()));
   const cmd = req.command;
   if (!cmd) {
     w.line("whack message rejected: no command");
@@ -61,7 +100,7 @@ async function run(
   d: DaemonControl,
   cmd: WhackCommand,
   async: boolean,
-  w: WhackObserver,
+  w: WhackReply,
 ): Promise<void> {
   const e = d.engine;
   const lines = (ls: string[]) => {
@@ -119,9 +158,9 @@ async function run(
       w.finish(0);
       return;
     case "trafficstatus":
-      return lines(renderTrafficStatus(d.status(), cmd.name));
+      return await streamLines(w, trafficStatusLines(d.status(), cmd.name));
     case "showstates":
-      return lines(renderShowStates(d.status()));
+      return await streamLines(w, showStatesLines(d.status()));
     case "briefstatus":
       return lines(renderBriefStatus(d.status()));
     case "connectionstatus":
