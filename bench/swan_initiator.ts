@@ -11,6 +11,7 @@
  * every IKE SA through INFORMATIONAL exchanges and prints `{"leftover": …}`
  * (what a leak check needs).
  */
+import { pumpTimers } from "../src/daemon/timer_pump.ts";
 import { parseAddress } from "../src/config/addresses.ts";
 import { buildConnection } from "../src/config/connection.ts";
 import { loadSecrets } from "../src/config/secrets.ts";
@@ -92,19 +93,7 @@ async function main(o: InitiatorOptions): Promise<void> {
     keepAlive: 20,
   });
   // One OS timer for the engine's heap, as swan pluto arms it (retransmits need it).
-  let armed: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    if (armed !== undefined) clearTimeout(armed);
-    armed = undefined;
-    const due = engine.nextDue();
-    if (due === undefined) return;
-    armed = setTimeout(() => {
-      armed = undefined;
-      engine.tick();
-      arm();
-    }, Math.max(0, Math.min(due - engine.now(), 2 ** 31 - 1)));
-  };
-  engine.timers.onEarliest = arm;
+  const timers = pumpTimers(engine);
   await transport.update([{ device: "loadgen", address: local }]);
   engine.setLocalAddresses(transport.addresses(), () => {});
   const built = buildConnection({
@@ -158,7 +147,7 @@ async function main(o: InitiatorOptions): Promise<void> {
     };
     console.log(JSON.stringify({ leftover }));
   }
-  if (armed !== undefined) clearTimeout(armed);
+  timers.stop();
   await transport.close();
   pool?.close();
 }

@@ -22,6 +22,7 @@ import { ControlServer } from "./control_server.ts";
 import { DEBUG_FLAGS, fileSink, Logger, type LogSink, stderrSink, syslogSink } from "./log.ts";
 import { acquireLock, EXIT_LOCK, releaseLock } from "./pid_lock.ts";
 import { buildStatus } from "./status.ts";
+import { pumpTimers } from "./timer_pump.ts";
 import { wiresharkKeyLog } from "./wireshark_keys.ts";
 import { DefaultUpdown } from "./default_updown.ts";
 import { UpdownRunner } from "./updown.ts";
@@ -103,18 +104,6 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
   let secretsLoaded = false;
   const transportLog = (t: string, error?: boolean) =>
     logger.log("", t, error ? "error" : "normal");
-  let armed: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    if (armed !== undefined) clearTimeout(armed);
-    armed = undefined;
-    const due = engine.nextDue();
-    if (due === undefined) return;
-    armed = setTimeout(() => {
-      armed = undefined;
-      engine.tick();
-      arm();
-    }, Math.max(0, Math.min(due - engine.now(), 2 ** 31 - 1)));
-  };
   const transport = new FfiUdpTransport(options.ikeport, options.natikeport, (data, from, to) => {
     engine.receive(data, from, to);
   }, transportLog);
@@ -149,7 +138,7 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
       debug: () => logger.isDebug("updown"),
     }, new DefaultUpdown((text) => logger.debug("updown", "", text))),
   });
-  engine.timers.onEarliest = () => arm();
+  const timers = pumpTimers(engine);
   let kernelEvents: KernelSubscription | undefined;
   try {
     // ACQUIRE starts on-demand negotiations of routed connections; EXPIRE rekeys.
@@ -264,7 +253,7 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onTerm);
   Deno.removeSignalListener("SIGHUP", onHup);
-  if (armed !== undefined) clearTimeout(armed);
+  timers.stop();
   server.stop();
   await transport.close();
   pool?.close();
