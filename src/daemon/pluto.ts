@@ -142,7 +142,10 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
   let kernelEvents: KernelSubscription | undefined;
   try {
     // ACQUIRE starts on-demand negotiations of routed connections; EXPIRE rekeys.
-    kernelEvents = kernel.subscribe?.((event) => engine.routing.kernelEvent(event));
+    kernelEvents = kernel.subscribe?.(
+      (event) => engine.routing.kernelEvent(event),
+      (text) => logger.log("", text, "error"),
+    );
   } catch (e) {
     if (!(e instanceof KernelError)) throw e;
     logger.log("", `${e.message}; routed connections will not start on traffic`, "error");

@@ -530,11 +530,16 @@ export class Engine {
     this.updown.removed(child);
     if (child.installed) {
       const k = this.deps.kernel;
-      k.deleteSa(child.ike.local.address, child.inSpi);
-      if (child.outSpi !== undefined) k.deleteSa(child.ike.remote.address, child.outSpi);
+      const logged = (e: Error) => this.say({ child }, `kernel: ${e.message}`, "warning");
+      k.deleteSa(child.ike.local.address, child.inSpi).catch(logged);
+      if (child.outSpi !== undefined) {
+        k.deleteSa(child.ike.remote.address, child.outSpi).catch(logged);
+      }
     } else {
       // Return the reserved SPI.
-      this.deps.kernel.deleteSa(child.ike.local.address, child.inSpi);
+      this.deps.kernel.deleteSa(child.ike.local.address, child.inSpi).catch((e: Error) =>
+        this.say({ child }, `kernel: ${e.message}`, "warning")
+      );
     }
     this.routing.childRemoved(child);
     this.count("total.ikev2.child.finished");

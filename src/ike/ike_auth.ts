@@ -464,7 +464,9 @@ export async function installChild(
     });
   } catch (e) {
     if (!(e instanceof KernelError)) throw e;
-    engine.deps.kernel.deleteSa(sa.local.address, child.inSpi);
+    engine.deps.kernel.deleteSa(sa.local.address, child.inSpi).catch((e: Error) =>
+      engine.say({ child }, `kernel: ${e.message}`, "warning")
+    );
     failChild(engine, sa, child, `cannot install Child SA: ${e.message}`, child.outSpi);
     return false;
   }

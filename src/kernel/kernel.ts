@@ -37,7 +37,10 @@ export interface Kernel {
    * raise no such events (none) leave it out. Throws KernelError
    * when the stack cannot report them.
    */
-  subscribe?(listener: (event: KernelEvent) => void): KernelSubscription;
+  subscribe?(
+    listener: (event: KernelEvent) => void,
+    onError?: (text: string) => void,
+  ): KernelSubscription;
   /** Datapath counters for `whack --globalstatus` (`total.…` keys); stacks in the kernel have none. */
   counters?(): ReadonlyMap<string, number>;
 }

@@ -230,9 +230,10 @@ export class PfkeyKernel implements Kernel {
     return Promise.resolve();
   }
 
-  deleteSa(dst: IpAddress, spi: number): Promise<void> {
+  /** Async so a refusal becomes a rejection the caller logs, never a throw into its path. */
+  // deno-lint-ignore require-await
+  async deleteSa(dst: IpAddress, spi: number): Promise<void> {
     this.#drop(dst, spi);
-    return Promise.resolve();
   }
 
   bytes(dst: IpAddress, spi: number): { bytes: number; packets: number } {

@@ -51,6 +51,7 @@ import {
   XFRM_MSG_NAMES,
   XFRM_POLICY_ALLOW,
   XFRM_POLICY_BLOCK,
+  XFRM_STATE_AF_UNSPEC,
   XFRM_STATE_ESN,
   type XfrmAead,
   type XfrmAuth,
@@ -292,9 +293,10 @@ export class XfrmKernel implements Kernel {
     return Promise.resolve();
   }
 
-  deleteSa(dst: IpAddress, spi: number): Promise<void> {
+  /** Async so a refusal becomes a rejection the caller logs, never a throw into its path. */
+  // deno-lint-ignore require-await
+  async deleteSa(dst: IpAddress, spi: number): Promise<void> {
     this.#remove(dst, spi);
-    return Promise.resolve();
   }
 
   bytes(dst: IpAddress, spi: number): { bytes: number; packets: number } {
@@ -329,7 +331,10 @@ export class XfrmKernel implements Kernel {
    * Opens a second socket subscribed to the ACQUIRE and EXPIRE groups (the
    * request socket skips messages that answer nothing) and polls it.
    */
-  subscribe(listener: (event: KernelEvent) => void): KernelSubscription {
+  subscribe(
+    listener: (event: KernelEvent) => void,
+    onError?: (text: string) => void,
+  ): KernelSubscription {
     const groups = (1 << (XFRMNLGRP_ACQUIRE - 1)) | (1 << (XFRMNLGRP_EXPIRE - 1));
     let socket: NetlinkSocket;
     try {
@@ -338,9 +343,18 @@ export class XfrmKernel implements Kernel {
       refusal(e, "cannot subscribe to XFRM events");
     }
     const timer = setInterval(() => {
-      for (const msg of socket.poll()) {
-        const event = kernelEvent(parseXfrmMessage(msg));
-        if (event !== undefined) listener(event);
+      // Drain everything queued (each event is its own datagram); a lost
+      // burst (ENOBUFS) or a bad frame is logged by the listener's owner,
+      // never allowed to escape the timer and stop the daemon.
+      try {
+        for (let batch = socket.poll(); batch.length > 0; batch = socket.poll()) {
+          for (const msg of batch) {
+            const event = kernelEvent(parseXfrmMessage(msg));
+            if (event !== undefined) listener(event);
+          }
+        }
+      } catch (e) {
+        onError?.(`XFRM events: ${(e as Error).message}`);
       }
     }, EVENT_POLL_MS);
     Deno.unrefTimer(timer);
@@ -462,7 +476,9 @@ export function xfrmSaSpec(sa: KernelSa): XfrmSaSpec {
     reqid: sa.reqid ?? 0,
     mode: sa.mode === "tunnel" ? XFRM_MODE_TUNNEL : XFRM_MODE_TRANSPORT,
     replayWindow: esnReplay ? 0 : sa.replayWindow,
-    flags: sa.esn ? XFRM_STATE_ESN : 0,
+    // A tunnel may carry the other address family inside (4-in-6, 6-in-4): the
+    // SA's selector must not be pinned to the outer family.
+    flags: (sa.esn ? XFRM_STATE_ESN : 0) | (sa.mode === "tunnel" ? XFRM_STATE_AF_UNSPEC : 0),
     // ipsec-max-bytes/-packets: the kernel raises soft/hard EXPIREs at these (rekey / delete).
     lifetime: sa.limits ? { ...NO_LIFETIME, ...sa.limits } : NO_LIFETIME,
     aead,

@@ -38,6 +38,9 @@ Deno.test("xfrm SA spec: AES-GCM, ESN replay state, no limits when none are conf
   assert.equal(spec.replayWindow, 0);
   assert.deepEqual(spec.lifetime, NO_LIFETIME);
   assert.equal(spec.encap, undefined);
+  // XFRM_STATE_ESN (128) | XFRM_STATE_AF_UNSPEC (32): a tunnel may carry the other family inside.
+  assert.equal(spec.flags, 128 | 32);
+  assert.equal(xfrmSaSpec({ ...base, mode: "transport", esn: false }).flags, 0);
 });
 
 Deno.test("xfrm SA spec: byte and packet limits become soft/hard lifetimes; NAT-T encapsulation", () => {

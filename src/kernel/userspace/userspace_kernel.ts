@@ -24,7 +24,12 @@
  * after a rekey the peer may still send on the old SA until it has processed
  * the Delete, and those packets are authentic.
  */
-import type { IpAddress } from "../../config/addresses.ts";
+import {
+  formatAddress,
+  hostSelector,
+  type IpAddress,
+  selectorContains,
+} from "../../config/addresses.ts";
 import type { Entropy } from "../../crypto/random.ts";
 import type { Endpoint } from "../../net/transport.ts";
 import { type Kernel, KernelError, type KernelPolicy, type KernelSa } from "../kernel.ts";
@@ -199,6 +204,15 @@ export class UserspaceKernel implements Kernel {
     }
     if (!sa.inbound && this.sendEsp === undefined) {
       throw new KernelError("the userspace stack has no ESP-in-UDP socket to send from");
+    }
+    // Routing the peer's own address into the device would send the ESP-in-UDP
+    // (and IKE) packets to the peer through the tunnel itself: a loop.
+    if (!sa.inbound && selectorContains(sa.dstSelector, hostSelector(sa.dst))) {
+      throw new KernelError(
+        `the userspace stack cannot protect traffic to the peer's own address ${
+          formatAddress(sa.dst)
+        } (its IKE and ESP packets would loop through the tunnel); use --subnet on both ends, or --protostack xfrm`,
+      );
     }
     // Refuses unsupported algorithms and keys before any device is touched.
     const esp = this.datapath.install(sa);
