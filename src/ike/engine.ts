@@ -20,6 +20,7 @@ import {
   FLAG_INITIATOR,
   FLAG_RESPONSE,
   IKEV2_VERSION,
+  NotifyType,
   PayloadType,
 } from "../wire/constants.ts";
 import { decodeHeader, type IkeHeader } from "../wire/header.ts";
@@ -350,11 +351,21 @@ export class Engine {
 
   #deleteConnectionSas(conn: Connection, reply: WhackObserver, done: () => void): void {
     const sas = [...this.ikeBySerial.values()].filter((s) => s.conn === conn && !s.deleted);
-    if (sas.length === 0) {
+    // Child SAs of this connection that ride another connection's IKE SA go alone.
+    const riders = [...this.childBySerial.values()].filter((c) =>
+      c.conn === conn && c.ike.conn !== conn
+    );
+    if (sas.length + riders.length === 0) {
       done();
       return;
     }
-    let pending = sas.length;
+    let pending = sas.length + riders.length;
+    for (const child of riders) {
+      reply.line(`"${conn.name}": initiating delete of connection's Child SA #${child.serial}`);
+      this.deleteChildSa(child, true, () => {
+        if (--pending === 0) done();
+      });
+    }
     for (const sa of sas) {
       const kids = [...sa.children].map((c) => `#${c.serial}`);
       reply.line(
@@ -433,6 +444,11 @@ export class Engine {
         `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
         "error",
       );
+      // A negotiation that failed this way would otherwise sit half-open forever.
+      if (sa.state !== "ESTABLISHED_IKE_SA" && !sa.deleted) {
+        this.release(sa, RC_FATAL);
+        this.removeIkeSa(sa, "internal error");
+      }
     }).finally(() => {
       // An idle SA shares one settled promise instead of keeping its last one.
       if (sa.queue === next) sa.queue = IDLE_QUEUE;
@@ -670,7 +686,8 @@ export class Engine {
     if (header.exchange === ExchangeType.IKE_AUTH && sa.state === "IKE_SA_INIT_R") {
       await handleAuthRequest(this, sa, header, payloads, from);
     } else if (
-      header.exchange === ExchangeType.INFORMATIONAL && sa.state === "ESTABLISHED_IKE_SA"
+      header.exchange === ExchangeType.INFORMATIONAL &&
+      (sa.state === "ESTABLISHED_IKE_SA" || sa.state === "DELETING") // both ends may delete at once
     ) {
       await handleInformationalRequest(this, sa, header, payloads);
     } else if (
@@ -729,6 +746,17 @@ export class Engine {
     if (!opened.ok) {
       // RFC 7296 §2.21.2: integrity failures are dropped without reply.
       this.say({ sa }, `dropping ${exchangeName(header.exchange)} message: ${opened.reason}`);
+      const isRequest = (header.flags & FLAG_RESPONSE) === 0;
+      if (!opened.integrity && isRequest) {
+        // Authenticated but malformed: answer it, so the peer stops retransmitting
+        // (RFC 7296 §2.5 unknown critical payload, §2.21.3 INVALID_SYNTAX).
+        const critical = opened.unsupportedCritical;
+        this.respond(sa, header, [
+          critical !== undefined
+            ? notify(0, NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, new Uint8Array([critical]))
+            : notify(0, NotifyType.INVALID_SYNTAX),
+        ]);
+      }
       return undefined;
     }
     return opened.payloads;
@@ -794,6 +822,7 @@ export class Engine {
     onTimeout?: () => void,
     timeoutMs?: number,
   ): void {
+    if (sa.deleted) return; // a request queued behind one that timed out the SA
     // Window size 1 (RFC 7296 §2.3): later requests wait for the outstanding one.
     if (sa.outstanding) {
       (sa.pendingRequests ??= []).push(() =>

@@ -64,6 +64,17 @@ function idBody(id: { idType: number; data: Uint8Array }): Uint8Array {
   return b;
 }
 
+/**
+ * The peer's ID fits its end: the configured ID, or, when none was given, the
+ * default (its address) — `%any` accepts anyone. Both roles use this, so an
+ * initiator cannot be answered by whoever holds some other PSK of ours.
+ */
+function peerIdAcceptable(end: EndConfig, peerId: IkeId): boolean {
+  if (end.id.type === 0) return true;
+  if (!end.idExplicit && !end.host) return true;
+  return idMatches(end.id, peerId);
+}
+
 /** `FQDN '@west'` */
 function idText(id: IkeId): string {
   return `${idTypeName(id.type)} '${id.text}'`;
@@ -196,7 +207,7 @@ async function handleAuthResponse(
     sendDeleteIke(engine, sa, () => {}, false);
     engine.failInitiation(sa, RC_FATAL, false);
   };
-  if (remote.idExplicit && !idMatches(remote.id, peerId)) {
+  if (!peerIdAcceptable(remote, peerId)) {
     rejectPeer(`peer ID ${idText(peerId)} does not match the expected ${idText(remote.id)}`);
     return;
   }
@@ -275,6 +286,10 @@ export function checkChildAnswer(
   const tsr = findPayload(payloads, PayloadType.TSr);
   if (!saP || !tsi || !tsr) {
     failChild(engine, sa, child, `${exchange} response has no Child SA (SA, TSi and TSr missing)`);
+    return false;
+  }
+  if (peerSpi(saP.proposals) === undefined) {
+    failChild(engine, sa, child, "Child SA answer has no 4-byte ESP SPI");
     return false;
   }
   const chosen = acceptAnswer(espOffer, saP.proposals, ProtocolId.ESP);
@@ -631,8 +646,7 @@ function pickConnection(
   const answer = [ikeAnswer(1, sa.chosen!)];
   return list.find((c) => {
     const l = localEnd(c), r = remoteEnd(c);
-    if (r.idExplicit && !idMatches(r.id, peerId)) return false;
-    if (!r.idExplicit && r.host && r.id.type !== 0 && !idMatches(r.id, peerId)) return false;
+    if (!peerIdAcceptable(r, peerId)) return false;
     if (wantedUs && !idMatches(wantedUs, l.id)) return false;
     return c === sa.conn || chooseIke(c.config.ike, answer, sa.keGroup) !== undefined;
   });

@@ -306,6 +306,11 @@ function successor(
     initRequest: undefined,
     initResponse: undefined,
     cookie: undefined,
+    retries: undefined,
+    sentProposals: undefined,
+    // Whack sessions and queued requests belong to the old SA, not shared with it.
+    whacks: undefined,
+    pendingRequests: undefined,
     nextRequestId: 0,
     expectedRequestId: 0,
     outstanding: undefined,

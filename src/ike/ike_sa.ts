@@ -69,6 +69,8 @@ export interface IkeSa {
   /** Our IKE_SA_INIT offer (initiator), until the response has chosen from it. */
   sentProposals?: Proposal[];
   cookie?: Uint8Array;
+  /** COOKIE / INVALID_KE_PAYLOAD restarts of IKE_SA_INIT so far. */
+  retries?: number;
   nextRequestId: number;
   expectedRequestId: number;
   outstanding?: Outstanding;

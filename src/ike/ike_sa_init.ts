@@ -47,6 +47,8 @@ import { acceptAnswer, chooseIke, type Chosen, describeIke, ikeProposals } from 
 import { NamedTimers } from "./timer_heap.ts";
 
 const NONCE_BYTES = 32;
+/** COOKIE and INVALID_KE_PAYLOAD answers followed before giving up (a responder could bounce us forever). */
+const MAX_INIT_RETRIES = 3;
 /** How long a responder keeps a half-open IKE SA waiting for IKE_AUTH. */
 const HALF_OPEN_MS = 30_000;
 
@@ -103,15 +105,19 @@ export function startIkeSaInit(
 }
 
 /** (Re)sends our IKE_SA_INIT request with a fresh KE for `sa.keGroup`. */
-async function sendInit(engine: Engine, sa: IkeSa): Promise<void> {
+async function sendInit(engine: Engine, sa: IkeSa, fresh = true): Promise<void> {
   const ke = engine.ke(sa.keGroup);
   if (!ke) {
     engine.say({ sa }, `KE ${keName(sa.keGroup)} is not implemented`, "error");
     engine.failInitiation(sa, RC_FATAL, false);
     return;
   }
-  sa.keyPair = await ke.generate(engine.deps.entropy);
-  sa.ni = engine.random(NONCE_BYTES);
+  // A COOKIE retry repeats the request with every other payload unchanged
+  // (RFC 7296 §2.6): responders compute the cookie over Ni.
+  if (fresh || !sa.keyPair || !sa.ni) {
+    sa.keyPair = await ke.generate(engine.deps.entropy);
+    sa.ni = engine.random(NONCE_BYTES);
+  }
   const zero = new Uint8Array(8);
   const payloads: Payload[] = [];
   if (sa.cookie) payloads.push(notify(0, NotifyType.COOKIE, sa.cookie));
@@ -149,18 +155,21 @@ async function handleInitResponse(
   const conn = sa.conn;
   for (const n of notifies(payloads)) {
     if (
-      n.notifyType === NotifyType.COOKIE && n.data.length >= 1 && n.data.length <= 64 && !sa.cookie
+      n.notifyType === NotifyType.COOKIE && n.data.length >= 1 && n.data.length <= 64 &&
+      (sa.retries ?? 0) < MAX_INIT_RETRIES
     ) {
-      sa.cookie = n.data;
+      sa.retries = (sa.retries ?? 0) + 1;
+      sa.cookie = n.data.slice();
       engine.say({ sa }, "received COOKIE; resending IKE_SA_INIT request with it");
-      await sendInit(engine, sa);
+      await sendInit(engine, sa, false);
       return;
     }
     if (n.notifyType === NotifyType.INVALID_KE_PAYLOAD && n.data.length === 2) {
       const group = (n.data[0] << 8) | n.data[1];
       const acceptable = conn.config.ike.some((p) => p.ke.includes(group));
       engine.count(`total.ikev2.recv.invalidke.suggesting.${keName(group)}`);
-      if (acceptable && group !== sa.keGroup) {
+      if (acceptable && group !== sa.keGroup && (sa.retries ?? 0) < MAX_INIT_RETRIES) {
+        sa.retries = (sa.retries ?? 0) + 1;
         engine.say(
           { sa },
           `received INVALID_KE_PAYLOAD suggesting KE ${keName(group)} instead of ${

@@ -50,10 +50,17 @@ export function seal(
 }
 
 /** Why opening failed; integrity failures are silently dropped per RFC 7296 §2.21.2. */
+/**
+ * `integrity: true` — the message failed authentication (drop it silently);
+ * `false` — it authenticated but its contents are malformed (a request is
+ * answered, RFC 7296 §2.21.3), `unsupportedCritical` naming an unknown
+ * critical payload (§2.5).
+ */
 export type OpenResult = { ok: true; payloads: Payload[] } | {
   ok: false;
   integrity: boolean;
   reason: string;
+  unsupportedCritical?: number;
 };
 
 /** Opens the SK payload of a received message (`sk` as decoded from `msg`). */
@@ -107,6 +114,7 @@ export function open(
       ok: false,
       integrity: false,
       reason: `${inner.error.payload}: ${inner.error.reason}`,
+      unsupportedCritical: inner.error.unsupportedCritical,
     };
   }
   return { ok: true, payloads: inner.value };

@@ -8,6 +8,9 @@ import { PSK, RecordingWhack, Sim, westEast } from "./sim.ts";
 import type { Node } from "./sim.ts";
 import { hex } from "../../src/ike/ike_sa.ts";
 import { parseAddress } from "../../src/config/addresses.ts";
+import { ExchangeType, NotifyType, PayloadType } from "../../src/wire/constants.ts";
+import { decodeMessage, findPayload } from "../../src/wire/payloads.ts";
+import { open } from "../../src/ike/sk.ts";
 
 function established(n: Node) {
   const ike = [...n.engine.ikeBySerial.values()].filter((s) => s.state === "ESTABLISHED_IKE_SA");
@@ -313,4 +316,73 @@ Deno.test("sim: encapsulation=yes forces NAT-T without a NAT; childless IKE SA (
   assert.equal(E.ike[0].remote.port, 4500);
   assert.ok(E.ike[0].natDetected!.remote, "east should believe west is behind a NAT");
   assert.doesNotMatch(w.lines.join("\n"), /Child SA/);
+});
+
+Deno.test("sim: both ends delete the IKE SA at once; both are clean quickly, not after a timeout", async () => {
+  const { sim, west, east } = pair();
+  assert.equal((await initiate(sim, west)).rc, 0);
+  const start = sim.clock.now();
+  const w = new RecordingWhack(), e = new RecordingWhack();
+  west.engine.terminate("west-east", w);
+  east.engine.terminate("west-east", e);
+  await sim.run(
+    60_000,
+    () => w.rc !== undefined && e.rc !== undefined && empty(west) && empty(east),
+  );
+  assert.equal(w.rc, 0);
+  assert.equal(e.rc, 0);
+  assert.ok(empty(west) && empty(east));
+  assert.ok(sim.clock.now() - start < 5_000, `took ${(sim.clock.now() - start) / 1000}s`);
+});
+
+Deno.test("sim: without --id for the peer, an IDr other than its address is refused", async () => {
+  const sim = new Sim();
+  // The same secret under both IDs: east accepts west, so only west's ID check can refuse.
+  const west = sim.node(
+    "west",
+    "192.0.2.1",
+    `@west 192.0.2.2 ${PSK.slice(PSK.indexOf(":"))}${PSK}`,
+    61,
+  );
+  const east = sim.node("east", "192.0.2.2", PSK, 62);
+  const def = westEast();
+  delete def.right.id; // west expects the peer's default ID: its address
+  sim.add(west, def);
+  sim.add(east, westEast());
+  const w = await initiate(sim, west);
+  assert.equal(w.rc, 56);
+  assert.match(
+    w.lines.join("\n"),
+    /peer ID FQDN '@east' does not match the expected IPV4_ADDR '192\.0\.2\.2'/,
+  );
+  await sim.run(60_000);
+  assert.ok(empty(west));
+});
+
+Deno.test("sim: an authenticated request with an unknown critical payload is answered UNSUPPORTED_CRITICAL_PAYLOAD", async () => {
+  const { sim, west, east } = pair();
+  assert.equal((await initiate(sim, west)).rc, 0);
+  const eastSa = established(east).ike[0], westSa = established(west).ike[0];
+  const answers: Uint8Array[] = [];
+  sim.net.tap = (d, from) => {
+    if (from.address.bytes[3] === 1) answers.push(d.slice());
+  };
+  const id = eastSa.nextRequestId++;
+  // RFC 7296 §3.2: payload type 200 is unassigned; the critical bit makes it fatal to ignore.
+  const bogus = east.engine.sealed(eastSa, ExchangeType.INFORMATIONAL, id, false, [
+    { type: 200, critical: true, unknown: true, body: new Uint8Array(4) },
+  ]);
+  east.engine.send(eastSa, bogus);
+  await sim.run(1000);
+  assert.equal(westSa.expectedRequestId, id + 1, "west did not consume the message ID");
+  const reply = answers.at(-1)!;
+  const m = decodeMessage(reply);
+  assert.ok(m.ok);
+  const sk = findPayload(m.value.payloads, PayloadType.SK)!;
+  const opened = open(reply, sk, eastSa.recvKeys!);
+  assert.ok(opened.ok);
+  const n = findPayload(opened.payloads, PayloadType.N)!;
+  assert.equal(n.notifyType, NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD);
+  assert.deepEqual([...n.data], [200]);
+  assert.equal(established(west).ike.length, 1);
 });
