@@ -2,7 +2,8 @@
 # Installs what the test suite needs on Debian, as root: namespaces and
 # nftables for tests/netns, strongSwan and Libreswan for tests/interop.
 # Idempotent and quick when everything is there; `deno task test` runs it
-# first, so the README's one command works on a fresh machine.
+# first, so the README's one command works on a fresh machine. With --lab it
+# installs only what the namespace lab needs (the demo).
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -12,7 +13,8 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-readonly APT_PACKAGES=(iproute2 nftables iputils-ping procps
+readonly LAB_PACKAGES=(iproute2 nftables iputils-ping procps)
+readonly APT_PACKAGES=("${LAB_PACKAGES[@]}"
   # interop peers (tests/interop): strongSwan 5.9.8 charon + swanctl, kernel-libipsec
   # (libcharon-extra-plugins), openssl/curve25519/chapoly plugins
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
@@ -26,8 +28,17 @@ readonly APT_PACKAGES=(iproute2 nftables iputils-ping procps
 readonly LIBRESWAN_DIR="/var/cache/swan-interop"
 readonly LIBRESWAN_ROOT="$LIBRESWAN_DIR/libreswan-4.10"
 
+lab_only=false
+[[ ${1:-} == --lab ]] && lab_only=true
+if [[ $lab_only == false ]] && ! grep -q '^VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null; then
+  echo "install-test-deps: the interop peers are pinned to Debian 12 (bookworm) packages" \
+    "(strongSwan 5.9.8, Libreswan 4.10); this system is not bookworm, expect apt to fail" >&2
+fi
+
+wanted=("${APT_PACKAGES[@]}")
+[[ $lab_only == true ]] && wanted=("${LAB_PACKAGES[@]}")
 missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
+for pkg in "${wanted[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   [[ $status == "install ok installed" ]] || missing+=("$pkg")
 done
@@ -37,7 +48,7 @@ if ((${#missing[@]} > 0)); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [[ ! -x $LIBRESWAN_ROOT/usr/libexec/ipsec/pluto ]]; then
+if [[ $lab_only == false && ! -x $LIBRESWAN_ROOT/usr/libexec/ipsec/pluto ]]; then
   echo "install-test-deps: unpacking Libreswan 4.10 into $LIBRESWAN_ROOT"
   mkdir -p "$LIBRESWAN_DIR"
   # apt-get download writes into the current directory; a subshell keeps ours.

@@ -114,6 +114,7 @@ const END_KEYWORDS = new Set([
 
 /** Per-end keywords Libreswan accepts that swan does not implement yet. */
 const UNSUPPORTED_END_KEYWORDS = new Set([
+  "certtype",
   "cert",
   "ckaid",
   "ca",
@@ -186,6 +187,7 @@ const CONN_ALIASES: ReadonlyMap<string, string> = new Map([
 
 /** Connection keywords Libreswan accepts that swan does not implement yet. */
 const UNSUPPORTED_CONN_KEYWORDS = new Set([
+  "pfsgroup", // whack --pfsgroup: give the group in esp= instead (e.g. esp=aes_gcm128-dh19)
   "ah",
   "auto",
   "also",

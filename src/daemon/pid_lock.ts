@@ -16,6 +16,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The pid of a live pluto holding the lock file, if any. */
+export function lockHolder(path: string): number | undefined {
+  let owner: number;
+  try {
+    owner = parseInt(Deno.readTextFileSync(path).trim(), 10);
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(owner) && owner > 0 && alive(owner) ? owner : undefined;
+}
+
 export function acquireLock(path: string, pid: number): LockResult {
   let stale: number | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -20,7 +20,7 @@ import { XfrmKernel } from "../kernel/xfrm.ts";
 import { FfiUdpTransport, localAddresses } from "../net/ffi_udp_transport.ts";
 import { ControlServer } from "./control_server.ts";
 import { DEBUG_FLAGS, fileSink, Logger, type LogSink, stderrSink, syslogSink } from "./log.ts";
-import { acquireLock, EXIT_LOCK, releaseLock } from "./pid_lock.ts";
+import { acquireLock, EXIT_LOCK, lockHolder, releaseLock } from "./pid_lock.ts";
 import { buildStatus } from "./status.ts";
 import { pumpTimers } from "./timer_pump.ts";
 import { wiresharkKeyLog } from "./wireshark_keys.ts";
@@ -64,6 +64,23 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
     console.error(
       "pluto: warning: not running as root; binding port 500 and the kernel interface will likely fail",
     );
+  }
+  if (!options.logIp) {
+    return fail(
+      "--logip=no is not supported by swan yet (peer addresses are always logged)",
+      EXIT_FAIL,
+    );
+  }
+  if (!options.nofork) {
+    // Refuse here, where the exit status reaches the caller: the background
+    // child's own refusal would go unseen.
+    const holder = lockHolder(`${options.rundir}/pluto.pid`);
+    if (holder !== undefined) {
+      return fail(
+        `lock file "${options.rundir}/pluto.pid" already exists: pluto pid ${holder} is running (stop it with whack --shutdown)`,
+        EXIT_LOCK,
+      );
+    }
   }
   const kernel = chooseKernel(options);
   if (typeof kernel === "string") return fail(kernel, EXIT_KERNEL);
@@ -138,7 +155,7 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
       debug: () => logger.isDebug("updown"),
     }, new DefaultUpdown((text) => logger.debug("updown", "", text))),
   });
-  const timers = pumpTimers(engine);
+  const timers = pumpTimers(engine, (text) => logger.log("", text, "error"));
   let kernelEvents: KernelSubscription | undefined;
   try {
     // ACQUIRE starts on-demand negotiations of routed connections; EXPIRE rekeys.
@@ -201,7 +218,9 @@ export async function runPluto(options: PlutoOptions): Promise<number> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.log("", "Pluto is shutting down");
-    engine.shutdown(leaveState).finally(() => stopping!(EXIT_OK));
+    engine.shutdown(leaveState)
+      .catch((e: Error) => logger.log("", `shutdown: ${e.message}`, "error"))
+      .finally(() => stopping!(EXIT_OK));
   };
 
   const control: DaemonControl = {

@@ -9,7 +9,7 @@ import type { Engine } from "../ike/engine.ts";
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /** Starts pumping; `stop()` disarms the OS timer (at shutdown). */
-export function pumpTimers(engine: Engine): { stop(): void } {
+export function pumpTimers(engine: Engine, onError?: (text: string) => void): { stop(): void } {
   let armed: ReturnType<typeof setTimeout> | undefined;
   const arm = () => {
     if (armed !== undefined) clearTimeout(armed);
@@ -18,8 +18,14 @@ export function pumpTimers(engine: Engine): { stop(): void } {
     if (due === undefined) return;
     armed = setTimeout(() => {
       armed = undefined;
-      engine.tick();
-      arm();
+      try {
+        engine.tick();
+      } catch (e) {
+        // One failing event must not take the daemon (and every other SA) down.
+        onError?.(`timer: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      } finally {
+        arm();
+      }
     }, Math.max(0, Math.min(due - engine.now(), MAX_DELAY_MS)));
   };
   engine.timers.onEarliest = arm;

@@ -177,6 +177,13 @@ async function run(
     case "listpsks":
       return lines(d.listPsks());
     case "debug": {
+      if (cmd.name !== undefined) {
+        w.line(
+          `"${cmd.name}": per-connection debugging is not supported by swan yet; use --debug without --name`,
+        );
+        w.finish(RC.FATAL);
+        return;
+      }
       const err = d.setDebug(cmd.set, cmd.clear);
       if (err) {
         w.line(err);
@@ -185,6 +192,12 @@ async function run(
       }
       w.finish(0);
       return;
+    }
+    default: {
+      // A whack from another build may send a command this pluto does not know.
+      const kind = (cmd as { kind?: unknown }).kind;
+      w.line(`whack message rejected: unknown command ${JSON.stringify(kind)}`);
+      w.finish(RC.BADWHACKMESSAGE);
     }
   }
 }

@@ -3,12 +3,12 @@
  *
  * strongSwan 5.9.8 is installed with apt (charon, swanctl and the plugin
  * package holding kernel-libipsec). Libreswan 4.10 cannot be: Debian's
- * `libreswan` conflicts with `strongswan-libcharon`, so `.ci/run` unpacks its
+ * `libreswan` conflicts with `strongswan-libcharon`, so `scripts/install-test-deps.sh` unpacks its
  * .deb with `dpkg -x` into a private root outside the clone. A missing peer is
  * a test failure with this explanation, never a skip.
  */
 
-/** The private root holding Libreswan 4.10 (`.ci/run` creates it); `SWAN_LIBRESWAN_ROOT` overrides. */
+/** The private root holding Libreswan 4.10 (`scripts/install-test-deps.sh` creates it); `SWAN_LIBRESWAN_ROOT` overrides. */
 export const LIBRESWAN_ROOT: string = Deno.env.get("SWAN_LIBRESWAN_ROOT") ??
   "/var/cache/swan-interop/libreswan-4.10";
 
@@ -25,7 +25,8 @@ export const LIBRESWAN_WHACK = `${LIBRESWAN_ROOT}/usr/libexec/ipsec/whack`;
 /** NSS's database tool (libnss3-tools): Libreswan's pluto refuses to start without an NSS db. */
 export const CERTUTIL = "/usr/bin/certutil";
 
-const HOW_TO_INSTALL = "run `bash .ci/run` as root once (it installs the interop peers), or see " +
+const HOW_TO_INSTALL =
+  "run `bash scripts/install-test-deps.sh` as root once (it installs the interop peers), or see " +
   "tests/interop/README.md";
 
 async function assertFiles(peer: string, paths: string[]): Promise<void> {

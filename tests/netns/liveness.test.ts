@@ -63,7 +63,8 @@ for (const action of ["clear", "restart"] as const) {
       );
       assert.ok(dead, `west never declared east dead:\n${w.log()}`);
       const took = (Date.now() - killed) / 1000;
-      assert.ok(took <= 1 + 4 + 3, `took ${took}s`);
+      // dpddelay + dpdtimeout, plus slack for a loaded CI machine and the 200 ms polling.
+      assert.ok(took <= 1 + 4 + 6, `took ${took}s`);
 
       if (action === "clear") {
         const states = (await w.whack(["--showstates"])).stdout.trim();

@@ -58,17 +58,28 @@ async function childSpis(p: Pluto): Promise<string[]> {
   return [...status.matchAll(/"west-east"\S* .*?esp[.:]([0-9a-f]+)@/g)].map((m) => m[1]);
 }
 
-/** Runs a 2 ms ping (500 packets a second) for `seconds` while `during` runs; returns ping's result. */
+/**
+ * Runs a 2 ms ping (500 packets a second) for `seconds` while `during` runs;
+ * returns ping's result. Fails when `during` outlasts the ping: then the ping
+ * would not have covered what it is meant to test (a slow CI machine).
+ */
 async function pingAcross(
   ns: string,
   src: string,
   dst: string,
   during: () => Promise<void>,
-  seconds = 1,
+  seconds = 3,
 ): Promise<PingResult> {
-  const pinging = ping(ns, src, dst, { count: seconds * 500, interval: 0.002 });
+  let pingDone = false;
+  const pinging = ping(ns, src, dst, { count: seconds * 500, interval: 0.002 }).finally(() => {
+    pingDone = true;
+  });
   await new Promise((r) => setTimeout(r, 300));
   await during();
+  assert.ok(
+    !pingDone,
+    `the ping (${seconds} s) ended before the operation it should span finished`,
+  );
   return await pinging;
 }
 
@@ -135,7 +146,7 @@ Deno.test("userspace traffic swan↔swan: ping and TCP across rekeys from both e
   // Long enough to outlast the injector's start-up: it needs a datagram to capture.
   const pinged = await pingAcross(west.ns, west.inner, east.inner, async () => {
     injected = await injectEsp(west.ns, west.v4, east.v4);
-  }, 2);
+  }, 12);
   assertNoLoss(pinged, "ping while ESP was injected", logs());
   const drops = await espDrops(e);
   const grew = (reason: string) => (drops[reason] ?? 0) - (dropsBefore[reason] ?? 0);

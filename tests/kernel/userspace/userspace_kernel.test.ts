@@ -87,7 +87,11 @@ Deno.test("userspace kernel: SAs it cannot carry are refused, saying why", async
     /HMAC_SHA2_256_128 needs a 32-byte key/,
   );
   // Host-to-host or a default route: the peer's own packets would loop through the tunnel.
-  await refused(k, sa({ dstSelector: sel("192.0.2.2/32") }), /peer's own address 192\.0\.2\.2 .*loop/);
+  await refused(
+    k,
+    sa({ dstSelector: sel("192.0.2.2/32") }),
+    /peer's own address 192\.0\.2\.2 .*loop/,
+  );
   await refused(k, sa({ dstSelector: sel("0.0.0.0/0") }), /peer's own address/);
   const mute = new UserspaceKernel({ entropy: seededEntropy(2) });
   await refused(mute, sa(), /no ESP-in-UDP socket/);
