@@ -4,7 +4,7 @@
  * parser and the SPI bookkeeping that the swan tests rely on), and Libreswan
  * 4.10 ↔ charon must establish childless IKE SAs in both directions (the
  * path that works on a kernel without ESP). Needs root and the peers
- * `.ci/run` installs.
+ * `scripts/install-test-deps.sh` installs.
  */
 
 import assert from "node:assert/strict";

@@ -2,7 +2,7 @@
  * Libreswan 4.10 `pluto` as an interop peer inside a lab namespace, driven
  * by its own `whack`.
  *
- * pluto runs from the private root `.ci/run` unpacks (see install.ts) with
+ * pluto runs from the private root `scripts/install-test-deps.sh` unpacks (see install.ts) with
  * everything in a private directory: `--config --rundir --nssdir --ipsecdir
  * --secretsfile`, and an empty NSS database (pluto will not start without
  * one). It has no "no kernel" mode: IKE negotiates, but adding ESP SAs fails

@@ -9,7 +9,7 @@
  * Child SA rekeys run with PFS (a fresh X25519 exchange) and without; the
  * two sides must agree on that, or each rejects the other's rekey. Each
  * test ends with a delete from one side and both clean. Needs root and the
- * peers `.ci/run` installs.
+ * peers `scripts/install-test-deps.sh` installs.
  */
 
 import assert from "node:assert/strict";

@@ -3,7 +3,7 @@
  * responds, for each proposal of the matrix. Both must establish the IKE SA
  * and Child SA, agree on every key byte for byte (charon's level-4 key log is
  * the independent truth), list the same SPIs, and be clean after charon
- * deletes the IKE SA. Needs root and the peers `.ci/run` installs.
+ * deletes the IKE SA. Needs root and the peers `scripts/install-test-deps.sh` installs.
  */
 
 import { PROPOSAL_MATRIX } from "./proposals.ts";

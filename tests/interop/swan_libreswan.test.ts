@@ -5,7 +5,7 @@
  * 4.10 needs its `omit-v2-ike-auth-child` impairment for that); either side
  * then deletes it and both must be clean. A Child SA that pluto cannot
  * install must fail cleanly: no Child SA claimed by swan, and nothing left
- * after the delete. Needs root and the peers `.ci/run` installs.
+ * after the delete. Needs root and the peers `scripts/install-test-deps.sh` installs.
  */
 
 import assert from "node:assert/strict";

@@ -6,7 +6,7 @@
  * rekey started by swan (`whack --rekey-child`) and one started by charon
  * (`swanctl --rekey --child`). A fast ping runs across each rekey and must
  * lose nothing; swan's datapath must drop nothing along the way.
- * Needs root and the peers `.ci/run` installs.
+ * Needs root and the peers `scripts/install-test-deps.sh` installs.
  */
 import assert from "node:assert/strict";
 import { eventually, Lab } from "../netns/lab.ts";
